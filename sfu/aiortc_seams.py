@@ -1,0 +1,182 @@
+"""The private seams of aiortc the SFU relies on, wrapped in one place.
+
+aiortc is pinned to a minor version in pyproject.toml because of this module;
+``tests/test_aiortc_seams.py`` pins each seam down so an upgrade that moves
+one fails loudly.
+
+- ``tap_receiver``: every decrypted RTP packet of a receiver goes to a
+  callback instead of aiortc's jitter buffer and decoder (voice is forwarded,
+  never decoded), while RTCP receiver reports keep flowing.
+- ``intercept_sender``: aiortc calls ``RTCRtpSender.send(parameters)`` once the
+  DTLS transport is up; we take the negotiated parameters instead of letting
+  aiortc start its per-sender RTP and RTCP tasks, and register the sender with
+  the transport so RTCP from the remote still routes to it.
+- ``wire_of``: the SRTP session and the nominated ICE pair's socket of a DTLS
+  transport, for the fan-out loop that sends without any per-packet task.
+- ``guard_ice_connection``: drops empty and stray datagrams before aioice
+  queues them (an empty one would close the connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RtpPacket
+from aiortc.stats import RTCStatsReport  # noqa: F401  (re-exported for typing users)
+
+PacketCallback = Callable[[RtpPacket, int], None]
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None:
+    """Send every RTP packet ``receiver`` gets to ``on_packet(packet, arrival_ms)``.
+
+    The packet is not decoded. Reception statistics are still fed so that
+    aiortc's RTCP receiver reports (loss, jitter) reach the sender.
+    """
+    codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+    streams: dict[int, Any] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    active: dict[int, Any] = receiver._RTCRtpReceiver__active_ssrc  # type: ignore[attr-defined]
+    from aiortc import clock
+    from aiortc.rtcrtpreceiver import StreamStatistics
+
+    async def tapped(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not receiver._enabled:
+            return
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        active[packet.ssrc] = clock.current_datetime()
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        on_packet(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = tapped  # type: ignore[method-assign]
+
+
+SendHook = Callable[[RTCRtpSender, RTCRtpSendParameters], None]
+
+
+def intercept_sender(sender: RTCRtpSender, on_ready: SendHook) -> None:
+    """Replace aiortc's sending machinery of ``sender`` by ``on_ready``.
+
+    ``on_ready(sender, parameters)`` is called once, when the transport is
+    connected and the parameters are negotiated. Nothing of aiortc's own RTP or
+    RTCP loop runs for this sender afterwards.
+    """
+    started = False
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        nonlocal started
+        if started:
+            return
+        started = True
+        sender.transport._register_rtp_sender(sender, parameters)
+        on_ready(sender, parameters)
+
+    async def stop() -> None:
+        if started:
+            sender.transport._unregister_rtp_sender(sender)
+
+    sender.send = send  # type: ignore[method-assign]
+    sender.stop = stop  # type: ignore[method-assign]
+
+
+def on_sender_rtcp(sender: RTCRtpSender, handler: Callable[[Any], None]) -> None:
+    """Hand every RTCP packet routed to ``sender`` (receiver reports) to ``handler``."""
+
+    async def handle(packet: Any) -> None:
+        handler(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+@dataclass(slots=True)
+class Wire:
+    """What a fan-out loop needs to put a packet on the wire for one peer."""
+
+    protect: Callable[[bytes], bytes]
+    protect_rtcp: Callable[[bytes], bytes]
+    sendto: Callable[[bytes, tuple[str, int]], None]
+    addr: tuple[str, int]
+
+
+def wire_of(dtls: RTCDtlsTransport) -> Wire | None:
+    """The SRTP session and nominated socket of a connected DTLS transport."""
+    srtp = dtls._tx_srtp
+    if srtp is None or dtls.state != "connected":
+        return None
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return None
+    return Wire(
+        protect=srtp.protect,
+        protect_rtcp=srtp.protect_rtcp,
+        sendto=pair.protocol.transport.sendto,
+        addr=pair.remote_addr,
+    )
+
+
+def guard_ice_connection(dtls: RTCDtlsTransport) -> None:
+    """Drop datagrams that would harm the connection before they are queued.
+
+    aioice queues any datagram that is not STUN, from any address, without
+    bound, and aiortc's DTLS reader dies on an empty one. Only non-empty
+    datagrams from a remote candidate's address are let through, and the queue
+    is bounded (a flood is dropped, not buffered).
+    """
+    connection = dtls.transport._connection
+    queue: asyncio.Queue = connection._queue
+
+    def data_received(data: bytes, component: int, _addr: Any = None) -> None:
+        if not data or queue.qsize() > 512:
+            return
+        queue.put_nowait((data, component))
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+    for protocol in connection._protocols:
+        _guard_protocol(protocol, connection)
+
+
+def _guard_protocol(protocol: Any, connection: Any) -> None:
+    original: Callable[[bytes, Any], None] = protocol.datagram_received
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        if not data:
+            return
+        if data[0] > 3 and not _known_remote(connection, (addr[0], addr[1])):
+            return  # not STUN, and not from an address ICE has checked
+        original(data, addr)
+
+    protocol.datagram_received = datagram_received
+
+
+def _known_remote(connection: Any, addr: tuple[str, int]) -> bool:
+    for pair in connection._nominated.values():
+        if pair.remote_addr == addr:
+            return True
+    return any(pair.remote_addr == addr for pair in connection._check_list)
+
+
+def ice_connection_of(dtls: RTCDtlsTransport) -> Any:
+    """The aioice Connection under a DTLS transport (for tests and guards)."""
+    return dtls.transport._connection
+
+
+__all__ = [
+    "Awaitable",
+    "PacketCallback",
+    "Wire",
+    "guard_ice_connection",
+    "ice_connection_of",
+    "intercept_sender",
+    "on_sender_rtcp",
+    "tap_receiver",
+    "wire_of",
+]

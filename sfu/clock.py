@@ -1,0 +1,89 @@
+"""The server clock and a room's 20 ms tick, paced by absolute deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+FRAME_MS = 20
+SAMPLE_RATE = 48_000
+FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 960
+
+
+def server_ms() -> float:
+    """The process's monotonic clock in ms: ``server_ms`` of the protocol."""
+    return time.monotonic() * 1000.0
+
+
+class TickStats:
+    """Lateness and underruns of a ticker, for metrics."""
+
+    __slots__ = ("ticks", "late_ms_max", "late_ms_sum", "underruns")
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.late_ms_max = 0.0
+        self.late_ms_sum = 0.0
+        self.underruns = 0
+
+
+class RoomClock:
+    """Calls ``on_tick(tick, tick_ms)`` once per 20 ms frame, forever, until stopped.
+
+    Tick ``n`` is due at ``start_ms + n * 20``: deadlines are absolute, so the
+    clock never drifts. A loop that falls behind catches up frame by frame;
+    one that falls more than ``max_catch_up`` frames behind skips ahead and
+    counts an underrun, so listeners get a short gap rather than a burst.
+    """
+
+    def __init__(
+        self,
+        on_tick: Callable[[int, float], None],
+        *,
+        max_catch_up: int = 10,
+        now: Callable[[], float] = server_ms,
+    ) -> None:
+        self._on_tick = on_tick
+        self._now = now
+        self._max_catch_up = max_catch_up
+        self.start_ms = 0.0
+        self.tick = 0
+        self.stats = TickStats()
+        self._task: asyncio.Task[None] | None = None
+
+    def tick_ms(self, tick: int) -> float:
+        return self.start_ms + tick * FRAME_MS
+
+    def start(self) -> None:
+        if self._task is None:
+            self.start_ms = self._now()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            now = self._now()
+            due = self.tick_ms(self.tick)
+            if now < due:
+                await asyncio.sleep((due - now) / 1000.0)
+                continue
+            late = now - due
+            if late > self._max_catch_up * FRAME_MS:
+                skipped = int(late // FRAME_MS)
+                self.stats.underruns += skipped
+                self.tick += skipped
+                continue
+            self.stats.ticks += 1
+            self.stats.late_ms_sum += late
+            self.stats.late_ms_max = max(self.stats.late_ms_max, late)
+            self._on_tick(self.tick, due)
+            self.tick += 1

@@ -1,0 +1,111 @@
+"""A room's media: its producers, its subscribers and its music clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pyee.asyncio import AsyncIOEventEmitter
+
+from .clock import FRAME_SAMPLES, RoomClock
+from .producer import Counters, MusicSource, Producer
+from .publisher import PublisherPeer
+from .subscriber import SubscriberPeer
+
+log = logging.getLogger(__name__)
+
+
+class Router(AsyncIOEventEmitter):
+    """Media of one room (mediasoup's Router): knows producers and peers, no names or roles.
+
+    Every subscriber receives the music and every voice producer except its
+    owner's own (``reconcile``). The music producer is fed one frame per tick of
+    the room clock: encoded once, whatever the number of listeners. Closing the
+    router closes every peer and producer it holds.
+    """
+
+    def __init__(self, music: MusicSource, ice_servers: list[str], counters: Counters) -> None:
+        super().__init__()
+        self.ice_servers = ice_servers
+        self.counters = counters
+        self.music_source = music
+        self.music = Producer("music", "music", counters)
+        self.clock = RoomClock(self._on_tick)
+        self.publishers: dict[str, PublisherPeer] = {}
+        self.subscribers: dict[str, SubscriberPeer] = {}
+        self.closed = False
+        self._reconcile_lock = asyncio.Lock()
+
+    def start(self) -> None:
+        self.clock.start()
+
+    def _on_tick(self, tick: int, tick_ms: float) -> None:
+        try:
+            payload = self.music_source.next_frame(tick_ms)
+        except Exception:  # a broken file must not stop the room's clock
+            log.exception("music source failed on tick %d", tick)
+            return
+        self.music.forward(payload, tick * FRAME_SAMPLES, tick & 0xFFFF)
+
+    @property
+    def voice_producers(self) -> list[Producer]:
+        return [p.producer for p in self.publishers.values() if not p.producer.closed]
+
+    def add_subscriber(self, owner: str) -> SubscriberPeer:
+        if owner in self.subscribers:
+            raise ValueError(f"{owner} already subscribes")
+        peer = SubscriberPeer(owner, self.ice_servers)
+        self.subscribers[owner] = peer
+        return peer
+
+    def add_publisher(self, owner: str) -> PublisherPeer:
+        if owner in self.publishers:
+            return self.publishers[owner]
+        peer = PublisherPeer(owner, self.ice_servers, self.counters)
+        self.publishers[owner] = peer
+        return peer
+
+    async def close_publisher(self, owner: str) -> None:
+        """Stop forwarding ``owner`` at once, then close their connection."""
+        peer = self.publishers.pop(owner, None)
+        if peer is not None:
+            peer.producer.close()
+            await self.reconcile()
+            await peer.close()
+
+    async def close_subscriber(self, owner: str) -> None:
+        peer = self.subscribers.pop(owner, None)
+        if peer is not None:
+            await peer.close()
+
+    async def remove_peer(self, owner: str) -> None:
+        await self.close_subscriber(owner)
+        await self.close_publisher(owner)
+
+    async def reconcile(self) -> None:
+        """Make every subscriber receive what it should, offering where it changed."""
+        async with self._reconcile_lock:
+            voices = self.voice_producers
+            for owner, peer in list(self.subscribers.items()):
+                if peer.closed:
+                    continue
+                wanted = [self.music] + [v for v in voices if v.owner != owner]
+                try:
+                    await peer.reconcile(wanted)
+                except Exception:
+                    log.exception("reconcile failed for %s", owner)
+
+    def send_sender_reports(self) -> None:
+        for peer in self.subscribers.values():
+            for consumer in peer.consumers:
+                consumer.sender_report()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self.clock.stop()
+        self.music.close()
+        owners = set(self.publishers) | set(self.subscribers)
+        await asyncio.gather(*(self.remove_peer(o) for o in owners), return_exceptions=True)
+        self.emit("close")

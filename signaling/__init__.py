@@ -1,0 +1,1 @@
+"""The aiohttp application: HTTP API, WebSocket protocol, rooms, roles and permissions."""

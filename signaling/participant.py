@@ -1,0 +1,39 @@
+"""A participant of a room, as the protocol shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["host", "moderator", "speaker", "listener"]
+STAGE_ROLES: frozenset[str] = frozenset({"host", "moderator", "speaker"})
+
+
+@dataclass(eq=False)
+class Participant:
+    """Someone in a room: their identity, role and state (not their socket)."""
+
+    participant_id: str
+    name: str
+    role: Role
+    resume_token: str
+    address: str = ""
+    hand_raised: bool = False
+    muted: bool = False
+    chat_muted: bool = False
+    connected: bool = True
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def on_stage(self) -> bool:
+        return self.role in STAGE_ROLES
+
+    def to_json(self) -> dict:
+        return {
+            "participant_id": self.participant_id,
+            "name": self.name,
+            "role": self.role,
+            "hand_raised": self.hand_raised,
+            "muted": self.muted,
+            "chat_muted": self.chat_muted,
+        }

@@ -1,0 +1,60 @@
+"""Who may do what: every client message is checked here, on the server."""
+
+from __future__ import annotations
+
+from .errors import ApiError
+from .participant import STAGE_ROLES, Participant
+
+EVERYONE = frozenset({"host", "moderator", "speaker", "listener"})
+MODERATORS = frozenset({"host", "moderator"})
+
+# message type -> roles allowed to send it at all (finer checks below)
+ALLOWED: dict[str, frozenset[str]] = {
+    "answer": EVERYONE,
+    "candidate": EVERYONE,
+    "ping": EVERYONE,
+    "chat": EVERYONE,
+    "report": EVERYONE,
+    "mute": EVERYONE,
+    "delete_message": EVERYONE,
+    "offer": frozenset(STAGE_ROLES),
+    "stats": frozenset(STAGE_ROLES),
+    "raise_hand": frozenset({"listener"}),
+    "lower_hand": frozenset({"listener"}),
+    "demote": EVERYONE,
+    "promote": MODERATORS,
+    "mute_chat": MODERATORS,
+    "kick": MODERATORS,
+    "make_moderator": frozenset({"host"}),
+    "queue_add": MODERATORS,
+    "queue_remove": MODERATORS,
+    "queue_move": MODERATORS,
+    "play": MODERATORS,
+    "pause": MODERATORS,
+    "skip": MODERATORS,
+    "seek": MODERATORS,
+    "music_gain": MODERATORS,
+}
+
+
+def check(actor: Participant, action: str) -> None:
+    """Raise ``forbidden`` unless ``actor``'s role may send ``action``."""
+    roles = ALLOWED.get(action)
+    if roles is None or actor.role not in roles:
+        raise ApiError("forbidden", f"a {actor.role} may not {action.replace('_', ' ')}")
+
+
+def check_on(actor: Participant, target: Participant, action: str) -> None:
+    """Actions aimed at another participant: moderators act on others, never on the host."""
+    if actor is target:
+        if action in ("mute", "demote"):
+            return
+        raise ApiError("forbidden", f"you may not {action.replace('_', ' ')} yourself")
+    if actor.role not in MODERATORS:
+        raise ApiError("forbidden", f"only the host or a moderator may {action} others")
+    if target.role == "host":
+        raise ApiError("forbidden", "nobody may do that to the host")
+
+
+def may_publish(participant: Participant) -> bool:
+    return participant.role in STAGE_ROLES

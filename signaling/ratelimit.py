@@ -1,0 +1,30 @@
+"""A sliding-window rate limit per key (an address, a participant)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+
+class RateLimit:
+    """At most ``count`` events per ``window_s`` per key; ``count`` 0 means no limit."""
+
+    def __init__(self, count: int, window_s: float) -> None:
+        self.count = count
+        self.window_s = window_s
+        self._events: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        if self.count <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        events = self._events.setdefault(key, deque())
+        while events and now - events[0] > self.window_s:
+            events.popleft()
+        if len(events) >= self.count:
+            return False
+        events.append(now)
+        if len(self._events) > 10_000:  # forget idle keys
+            for k in [k for k, v in self._events.items() if not v]:
+                del self._events[k]
+        return True

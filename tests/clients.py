@@ -1,0 +1,251 @@
+"""Real protocol clients for tests: aiortc peers speaking PROTOCOL.md over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import time
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from mixer.encoder import OpusFrameEncoder
+
+RATE = 48_000
+FRAME = 960
+
+
+def tone(freq: float, seconds: float, level: float = 0.3) -> np.ndarray:
+    """A stereo sine, (n, 2) float32 at 48 kHz."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    mono = (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+    return np.stack([mono, mono], axis=1)
+
+
+def peak_hz(samples: np.ndarray, rate: int = RATE) -> float:
+    """The frequency of the strongest FFT bin of a mono signal."""
+    windowed = samples * np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(windowed))
+    spectrum[:5] = 0
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def band_level(samples: np.ndarray, freq: float, rate: int = RATE, width: float = 30.0) -> float:
+    """Energy near ``freq`` relative to the whole spectrum (0..1)."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    band = spectrum[(freqs > freq - width) & (freqs < freq + width)].sum()
+    return float(band / max(spectrum[freqs > 50].sum(), 1e-12))
+
+
+class EncodedToneTrack(MediaStreamTrack):
+    """An audio track whose ``recv`` returns pre-encoded Opus packets of a tone.
+
+    aiortc sends such packets as they are, so the test knows the exact payload
+    bytes that left the host. Paced by absolute deadlines.
+    """
+
+    kind = "audio"
+
+    def __init__(self, freq: float, level: float = 0.3) -> None:
+        super().__init__()
+        self._encoder = OpusFrameEncoder()
+        self._signal = tone(freq, 1.0, level)
+        self._index = 0
+        self._start: float | None = None
+        self.sent: list[bytes] = []
+
+    async def recv(self) -> av.Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._index * 0.02
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        offset = (self._index * FRAME) % len(self._signal)
+        frame = self._signal[offset : offset + FRAME]
+        if len(frame) < FRAME:
+            frame = np.concatenate([frame, self._signal[: FRAME - len(frame)]])
+        data = self._encoder.encode(frame)
+        packet = av.Packet(data)
+        packet.pts = self._index * FRAME
+        packet.time_base = fractions.Fraction(1, RATE)
+        self._index += 1
+        self.sent.append(data)
+        return packet
+
+
+class RoomClient:
+    """One participant: a WebSocket, a ``sub`` connection answered automatically,
+    and optionally a ``pub`` connection.
+
+    Keeps every message by type, every received RTP payload by mid, and the
+    decoded audio of every received track by mid.
+    """
+
+    def __init__(self, base_url: str, room_id: str, name: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.room_id = room_id
+        self.name = name
+        self.token = token
+        self.messages: dict[str, list[dict]] = defaultdict(list)
+        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
+        self.payloads: dict[str, list[bytes]] = defaultdict(list)
+        self.audio: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.tracks: list[dict] = []
+        self.sub: RTCPeerConnection | None = None
+        self.pub: RTCPeerConnection | None = None
+        self.close_code: int | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.welcome: dict | None = None
+
+    async def connect(self, expect_welcome: bool = True) -> RoomClient:
+        self._http = aiohttp.ClientSession()
+        params = {"name": self.name}
+        if self.token:
+            params["token"] = self.token
+        url = f"{self.base_url}/api/rooms/{self.room_id}/ws"
+        self._ws = await self._http.ws_connect(url, params=params, max_msg_size=0)
+        self._tasks.append(asyncio.ensure_future(self._read()))
+        if expect_welcome:
+            self.welcome = await self.next("welcome")
+        return self
+
+    @property
+    def participant_id(self) -> str:
+        assert self.welcome is not None
+        return self.welcome["participant_id"]
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for frame in self._ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                continue
+            msg = json.loads(frame.data)
+            self.messages[msg["type"]].append(msg)
+            await self.inbox.put(msg)
+            if msg["type"] == "offer" and msg.get("pc") == "sub":
+                await self._answer_sub(msg)
+            elif msg["type"] == "answer" and msg.get("pc") == "pub" and self.pub is not None:
+                await self.pub.setRemoteDescription(
+                    RTCSessionDescription(sdp=msg["sdp"], type="answer")
+                )
+        self.close_code = self._ws.close_code
+
+    async def next(self, kind: str, timeout: float = 10.0, **match: Any) -> dict:
+        """The next message of ``kind`` (already received or still to come)."""
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            for msg in self.messages[kind][seen:]:
+                if all(msg.get(k) == v for k, v in match.items()):
+                    self.messages[kind].remove(msg)
+                    return msg
+            seen = len(self.messages[kind])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{self.name}: no {kind} {match} in {timeout} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.inbox.get(), remaining)
+
+    async def send(self, message: dict) -> None:
+        assert self._ws is not None
+        await self._ws.send_str(json.dumps(message))
+
+    async def send_raw(self, data: str | bytes) -> None:
+        assert self._ws is not None
+        if isinstance(data, bytes):
+            await self._ws.send_bytes(data)
+        else:
+            await self._ws.send_str(data)
+
+    async def request(self, message: dict, timeout: float = 10.0) -> dict:
+        """Send with an id and wait for its ack or error."""
+        ref = f"req{time.monotonic_ns()}"
+        await self.send({**message, "id": ref})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for kind in ("ack", "error"):
+                for msg in self.messages[kind]:
+                    if msg.get("ref") == ref:
+                        self.messages[kind].remove(msg)
+                        return msg
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.inbox.get(), 0.2)
+        raise TimeoutError(f"no reply to {message['type']}")
+
+    async def _answer_sub(self, msg: dict) -> None:
+        if self.sub is None:
+            self.sub = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            self.sub.on("track", self._on_track)
+        self.tracks = msg["tracks"]
+        await self.sub.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="offer"))
+        await self.sub.setLocalDescription(await self.sub.createAnswer())
+        await self.send({"type": "answer", "pc": "sub", "sdp": self.sub.localDescription.sdp})
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        assert self.sub is not None
+        for transceiver in self.sub.getTransceivers():
+            if transceiver.receiver.track is track:
+                mid = transceiver.mid
+                self._record_payloads(transceiver.receiver, mid)
+                self._tasks.append(asyncio.ensure_future(self._drain(track, mid)))
+
+    def _record_payloads(self, receiver: Any, mid: str) -> None:
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: Any, arrival_time_ms: int) -> None:
+            self.payloads[mid].append(bytes(packet.payload))
+            await original(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle
+
+    async def _drain(self, track: MediaStreamTrack, mid: str) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                data = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
+                self.audio[mid].append(data[:, 0].astype(np.float32) / 32768.0)
+
+    def mid_of(self, kind: str, participant_id: str | None = None) -> str:
+        for t in self.tracks:
+            if t["kind"] == kind and (
+                participant_id is None or t.get("participant_id") == participant_id
+            ):
+                return t["mid"]
+        raise KeyError(f"{self.name} has no {kind} track {participant_id or ''}")
+
+    def recent_audio(self, mid: str, seconds: float) -> np.ndarray:
+        chunks = self.audio.get(mid, [])
+        if not chunks:
+            return np.zeros(0, dtype=np.float32)
+        data = np.concatenate(chunks)
+        return data[-int(RATE * seconds) :]
+
+    async def publish(self, track: MediaStreamTrack) -> None:
+        self.pub = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pub.addTransceiver(track, direction="sendonly")
+        await self.pub.setLocalDescription(await self.pub.createOffer())
+        await self.send({"type": "offer", "pc": "pub", "sdp": self.pub.localDescription.sdp})
+        await self.next("answer", pc="pub")
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        for pc in (self.sub, self.pub):
+            if pc is not None:
+                await pc.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()

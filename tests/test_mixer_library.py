@@ -1,0 +1,132 @@
+"""Library: recursive scan, tags with fallbacks, durations, unreadable files skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+from mixer import Library, Track
+
+
+def write_flac(path: Path, seconds: float, **tags: str) -> Path:
+    """A tagged stereo 48 kHz FLAC file of a quiet 440 Hz tone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = int(48_000 * seconds)
+    mono = (0.2 * np.sin(2 * np.pi * 440 * np.arange(n) / 48_000) * 32767).astype(np.int16)
+    with av.open(str(path), "w") as out:
+        out.metadata.update(tags)
+        stream = out.add_stream("flac", rate=48_000, layout="stereo")
+        stream.codec_context.format = "s16"
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(mono, 2)[None, :], format="s16", layout="stereo"
+        )
+        frame.sample_rate = 48_000
+        frame.pts = 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def write_wav(path: Path, seconds: float, rate: int = 44_100) -> Path:
+    """An untagged mono 16-bit WAV of silence."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * int(rate * seconds))
+    return path
+
+
+def make_library(root: Path) -> Path:
+    write_flac(root / "b" / "zeta.flac", 1.0, title="Zeta", artist="Bravo", album="Second")
+    write_flac(root / "b" / "deep" / "alpha.flac", 2.5, title="Alpha", artist="bravo", album="Two")
+    write_flac(root / "a.flac", 0.5, title="Omega", artist="Alpha Band", album="First")
+    write_wav(root / "no tags here.wav", 1.5)
+    (root / "broken.mp3").write_bytes(b"this is not an mp3 at all" * 10)
+    (root / "empty.ogg").write_bytes(b"")
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+def test_scan_reads_tags_durations_and_sorts(tmp_path: Path) -> None:
+    library = Library(make_library(tmp_path / "music"))
+    tracks = library.scan()
+    assert [(t.artist, t.title) for t in tracks] == [
+        ("", "no tags here"),  # no tags: title from the file stem, empty artist sorts first
+        ("Alpha Band", "Omega"),
+        ("bravo", "Alpha"),
+        ("Bravo", "Zeta"),
+    ]
+    by_title = {t.title: t for t in tracks}
+    assert abs(by_title["Alpha"].duration_ms - 2500) <= 30
+    assert abs(by_title["Zeta"].duration_ms - 1000) <= 30
+    assert abs(by_title["no tags here"].duration_ms - 1500) <= 30
+    assert by_title["Alpha"].album == "Two"
+    assert by_title["Alpha"].path.is_absolute()
+    assert library.tracks() == tracks
+    assert len(library) == 4
+
+
+def test_to_json_has_exactly_the_public_fields(tmp_path: Path) -> None:
+    library = Library(make_library(tmp_path))
+    library.scan()
+    track = library.search("omega")[0]
+    assert isinstance(track, Track)
+    assert track.to_json() == {
+        "track_id": track.track_id,
+        "title": "Omega",
+        "artist": "Alpha Band",
+        "album": "First",
+        "duration_ms": track.duration_ms,
+    }
+
+
+def test_track_ids_are_stable_and_get_finds_them(tmp_path: Path) -> None:
+    root = make_library(tmp_path)
+    first = {t.path: t.track_id for t in Library(root).scan()}
+    again = Library([root])
+    second = {t.path: t.track_id for t in again.scan()}
+    assert first == second
+    assert len(set(first.values())) == len(first)
+    some = next(iter(second.values()))
+    assert again.get(some) is not None and again.get(some).track_id == some
+    assert again.get("nope") is None
+
+
+def test_search_is_case_insensitive_on_title_artist_album(tmp_path: Path) -> None:
+    library = Library(make_library(tmp_path))
+    library.scan()
+    assert [t.title for t in library.search("BRAVO")] == ["Alpha", "Zeta"]
+    assert [t.title for t in library.search("seco")] == ["Zeta"]
+    assert [t.title for t in library.search("alpha")] == ["Omega", "Alpha"]
+    assert library.search("nothing like it") == []
+    assert len(library.search("")) == 4
+
+
+def test_missing_folder_and_several_folders(tmp_path: Path) -> None:
+    write_flac(tmp_path / "one" / "x.flac", 0.2, title="X")
+    write_flac(tmp_path / "two" / "y.flac", 0.2, title="Y")
+    library = Library([tmp_path / "one", tmp_path / "absent", tmp_path / "two"])
+    assert [t.title for t in library.scan()] == ["X", "Y"]
+
+
+async def test_scan_async_runs_off_the_loop(tmp_path: Path) -> None:
+    library = Library(make_library(tmp_path))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    tracks = await library.scan_async()
+    task.cancel()
+    assert len(tracks) == 4
+    assert ticks > 1  # the loop kept running during the scan
