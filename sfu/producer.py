@@ -45,7 +45,8 @@ class Producer(EventEmitter):
         self.owner = owner
         self.paused = False
         self.closed = False
-        self.audio_level: int = 127
+        self.audio_level: int = 127  # RFC 6464: 0 loudest, 127 silent
+        self.audio_level_at = 0.0  # server_ms of the last level
         self._counters = counters
         self._consumers: list[Consumer] = []
 
@@ -72,6 +73,12 @@ class Producer(EventEmitter):
             if consumer.send(payload, timestamp, sequence, marker):
                 sent += 1
         self._counters.forwarded_packets += sent
+
+    def level_now(self, now_ms: float, max_age_ms: float = 300.0) -> int:
+        """The latest audio level, or 127 (silent) when no recent packet carried one."""
+        if self.paused or self.closed or now_ms - self.audio_level_at > max_age_ms:
+            return 127
+        return self.audio_level
 
     def close(self) -> None:
         if not self.closed:

@@ -9,6 +9,7 @@ from aiortc.rtp import RtpPacket
 from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_seams
+from .clock import server_ms
 from .ice import rtc_configuration
 from .producer import Counters, Producer
 from .sdp import check_publish_offer
@@ -50,6 +51,7 @@ class PublisherPeer(AsyncIOEventEmitter):
         level = packet.extensions.audio_level
         if level is not None:
             self.producer.audio_level = level[1]
+            self.producer.audio_level_at = server_ms()
         self.producer.forward(
             packet.payload, packet.timestamp, packet.sequence_number, packet.marker
         )

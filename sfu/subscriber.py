@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -180,4 +179,4 @@ def _rtcp_to(consumer: Consumer, packet: object) -> None:
             consumer.receiver_report(report.lsr, report.dlsr)
 
 
-__all__ = ["SubscriberPeer", "Slot", "asyncio"]
+__all__ = ["SubscriberPeer", "Slot"]

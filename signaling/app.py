@@ -14,7 +14,9 @@ from . import http_api, pages
 from .config import Settings
 from .errors import error_middleware
 from .ratelimit import RateLimit
-from .registry import RoomRegistry
+from .registry import DEFAULT_RULES, RoomRegistry
+from .store import Store
+from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ WORKER = web.AppKey("worker", MediaWorker)
 REGISTRY = web.AppKey("registry", RoomRegistry)
 LIBRARY = web.AppKey("library", Library)
 CREATE_LIMIT = web.AppKey("create_limit", RateLimit)
+STORE = web.AppKey("store", Store)
 
 DEMO_TITLE = "OnAir demo"
 
@@ -46,14 +49,30 @@ async def _media_plane(app: web.Application) -> AsyncIterator[None]:
     log.info("library: %d tracks", len(library.tracks()))
     worker = MediaWorker(settings.media_addresses, settings.ice_servers)
     worker.start()
-    registry = RoomRegistry(settings, worker, lambda: RoomMusic(library))
+    store = Store.in_data_dir(settings.data_dir)
+    rules = _rules(settings)
+    registry = RoomRegistry(
+        settings, worker, store, lambda room_id: RoomMusic(library),
+        WordFilter.load(settings.word_filter), rules,
+    )
+    restored = registry.restore()
+    if restored:
+        log.info("restored %d live rooms", restored)
     registry.start()
+    app[STORE] = store
     app[LIBRARY] = library
     app[WORKER] = worker
     app[REGISTRY] = registry
-    if settings.demo:
-        demo = registry.create(DEMO_TITLE, "OnAir", "Music around the clock.")
-        demo.permanent = True
+    if settings.demo and not any(r.permanent for r in registry.rooms.values()):
+        registry.create(DEMO_TITLE, "OnAir", "Music around the clock.", permanent=True)
     yield
     await registry.close()
     await worker.close()
+    store.close()
+
+
+def _rules(settings: Settings) -> list[str]:
+    if settings.rules_file is None:
+        return list(DEFAULT_RULES)
+    lines = settings.rules_file.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

@@ -24,6 +24,9 @@ class Settings:
     demo: bool = True
     allowed_origins: list[str] = field(default_factory=list)
     room_create_rate: int = 10  # rooms per address per minute, 0 = off
+    join_rate: int = 60  # joins per address per 10 s, 0 = off
+    word_filter: Path | None = None
+    rules_file: Path | None = None
     host_grace_s: float = 300.0
     max_participants: int = 2000
     chat_max: int = 500
@@ -108,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="rooms one address may create per minute, 0 = no limit "
         "(ONAIR_ROOM_CREATE_RATE, default 10)",
     )
+    serve.add_argument("--join-rate", type=int, default=int(env("ONAIR_JOIN_RATE", "60")),
+                       help="joins one address may make per 10 s, 0 = no limit "
+                       "(ONAIR_JOIN_RATE, default 60)")
+    serve.add_argument("--max-participants", type=int,
+                       default=int(env("ONAIR_MAX_PARTICIPANTS", "2000")),
+                       help="participants per room before joins get room_full "
+                       "(ONAIR_MAX_PARTICIPANTS, default 2000)")
+    serve.add_argument("--word-filter", type=Path, default=env("ONAIR_WORD_FILTER"),
+                       help="a file of words (one per line) masked in chat, added to the "
+                       "default list (ONAIR_WORD_FILTER)")
+    serve.add_argument("--rules-file", type=Path, default=env("ONAIR_RULES_FILE"),
+                       help="the operator's rules shown in every room, one per line "
+                       "(ONAIR_RULES_FILE; default: three house rules)")
     serve.add_argument(
         "--log-level",
         default=env("ONAIR_LOG_LEVEL", "info"),
@@ -143,4 +159,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         demo=not args.no_demo,
         allowed_origins=list(args.allowed_origin),
         room_create_rate=args.room_create_rate,
+        join_rate=args.join_rate,
+        max_participants=args.max_participants,
+        word_filter=Path(args.word_filter) if args.word_filter else None,
+        rules_file=Path(args.rules_file) if args.rules_file else None,
     )

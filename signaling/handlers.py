@@ -39,7 +39,7 @@ async def dispatch(room: Room, me: Participant, msg: dict) -> None:
     await handler(room, me, msg)
 
 
-def _target(room: Room, msg: dict) -> Participant:
+def target_of(room: Room, msg: dict) -> Participant:
     pid = id_field(msg, "participant_id")
     target = room.participants.get(pid)
     if target is None or not target.connected:
@@ -57,7 +57,10 @@ async def ping(room: Room, me: Participant, msg: dict) -> None:
 async def chat(room: Room, me: Participant, msg: dict) -> None:
     if me.chat_muted:
         raise ApiError("forbidden", "you are muted in chat")
-    room.add_chat(me, text_field(msg, "text", max_len=500))
+    text = text_field(msg, "text", max_len=500)
+    if not room.chat_limit.allow(me.participant_id):
+        raise ApiError("rate_limited", "slow down: at most 5 messages in 10 seconds")
+    room.add_chat(me, room.word_filter.clean(text))
 
 
 @handles("answer")
@@ -106,7 +109,7 @@ async def candidate(room: Room, me: Participant, msg: dict) -> None:
 
 @handles("mute")
 async def mute(room: Room, me: Participant, msg: dict) -> None:
-    target = _target(room, msg)
+    target = target_of(room, msg)
     permissions.check_on(me, target, "mute")
     target.muted = bool_field(msg, "muted")
     publisher = room.router.publishers.get(target.participant_id)

@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 
 from .errors import ApiError
-from .tokens import bearer, same
+from .tokens import bearer
 
 
 async def _json_body(request: web.Request) -> dict:
@@ -41,9 +41,14 @@ async def create_room(request: web.Request) -> web.Response:
     title = _text(body, "title", 100)
     host_name = _text(body, "host_name", 40)
     description = _text(body, "description", 1000, required=False)
-    room = request.app[REGISTRY].create(title, host_name, description)
+    rules = body.get("rules", [])
+    if not isinstance(rules, list) or len(rules) > 10 or not all(
+        isinstance(r, str) and 0 < len(r) <= 200 for r in rules
+    ):
+        raise ApiError("bad_request", "'rules' must be up to 10 lines of 1-200 characters")
+    room, host_token = request.app[REGISTRY].create(title, host_name, description, rules=rules)
     return web.json_response(
-        {"room_id": room.room_id, "host_token": room.host_token, "room_url": f"/r/{room.room_id}"},
+        {"room_id": room.room_id, "host_token": host_token, "room_url": f"/r/{room.room_id}"},
         status=201,
     )
 
@@ -69,7 +74,7 @@ async def get_room(request: web.Request) -> web.Response:
 
 async def delete_room(request: web.Request) -> web.Response:
     room = _room(request)
-    if not same(bearer(request.headers.get("Authorization")), room.host_token):
+    if not room.is_host_token(bearer(request.headers.get("Authorization"))):
         raise ApiError("unauthorized", "only the host may end the show")
     await room.end()
     return web.Response(status=204)

@@ -19,10 +19,15 @@ class Participant:
     resume_token: str
     address: str = ""
     hand_raised: bool = False
+    hand_raised_at: float | None = None
     muted: bool = False
     chat_muted: bool = False
     connected: bool = True
     stats: dict[str, float] = field(default_factory=dict)
+
+    def set_hand(self, raised: bool, now_ms: float) -> None:
+        self.hand_raised = raised
+        self.hand_raised_at = now_ms if raised else None
 
     @property
     def on_stage(self) -> bool:
@@ -34,6 +39,7 @@ class Participant:
             "name": self.name,
             "role": self.role,
             "hand_raised": self.hand_raised,
+            "hand_raised_at": self.hand_raised_at,
             "muted": self.muted,
             "chat_muted": self.chat_muted,
         }

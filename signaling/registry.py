@@ -1,4 +1,4 @@
-"""The live rooms of this server: create, find, list, end, and expire."""
+"""The live rooms of this server: create, find, list, end, expire, and restore after a restart."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sfu import MediaWorker
+from sfu import MediaWorker, server_ms
 
 from .config import Settings
 from .participant import Participant
+from .ratelimit import RateLimit
 from .room import Room
+from .store import Store
+from .store_base import now_iso
 from .tokens import new_id, new_token
+from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
 RESUME_WINDOW_S = 60.0
+LEVELS_INTERVAL_S = 0.2
 DEFAULT_RULES = [
     "Be kind: no harassment, hate or threats.",
     "No spam or advertising in chat.",
@@ -27,35 +32,67 @@ DEFAULT_RULES = [
 
 
 class RoomRegistry:
-    """Every live room, by id. Rooms without a host for the grace period end."""
+    """Every live room, by id. Rooms without a host for the grace period end.
+
+    Rooms, their participants and chat are kept in the store: after a restart
+    the live rooms come back and their participants resume with their tokens.
+    """
 
     def __init__(
-        self, settings: Settings, worker: MediaWorker, music_factory: Callable[[], Any]
+        self, settings: Settings, worker: MediaWorker, store: Store,
+        music_factory: Callable[[str], Any], word_filter: WordFilter, rules: list[str],
     ) -> None:
         self.settings = settings
         self.worker = worker
+        self.store = store
         self.music_factory = music_factory
+        self.word_filter = word_filter
+        self.rules = rules
         self.rooms: dict[str, Room] = {}
-        self._departed: dict[str, tuple[str, Participant, float]] = {}
-        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started_at = time.time()
+        self.join_limit = RateLimit(settings.join_rate, 10.0)
 
-    def create(self, title: str, host_name: str, description: str = "") -> Room:
-        music = self.music_factory()
-        router = self.worker.create_router(music)
-        room = Room(
-            room_id=new_id("r")[2:],
-            title=title,
-            description=description,
-            host_name=host_name,
-            host_token=new_token(),
-            router=router,
-            music=music,
-            rules=list(DEFAULT_RULES),
-        )
-        self.rooms[room.room_id] = room
-        room.once("ended", lambda: self.rooms.pop(room.room_id, None))
+    def create(self, title: str, host_name: str, description: str = "", *,
+               permanent: bool = False, rules: list[str] | None = None) -> tuple[Room, str]:
+        """A new live room and its host token (the only time the token is seen)."""
+        room_id = new_id("r")[2:]
+        host_token = new_token()
+        self.store.save_room(room_id, title=title, description=description, host_name=host_name,
+                             host_token=host_token, started_at=now_iso(), permanent=permanent,
+                             rules_extra=rules or [])
+        room = self._open(self.store.room(room_id))
         log.info("room %s created: %r", room.room_id, title)
+        return room, host_token
+
+    def _open(self, saved: dict) -> Room:
+        music = self.music_factory(saved["room_id"])
+        room = Room(
+            room_id=saved["room_id"], title=saved["title"], description=saved["description"],
+            host_name=saved["host_name"], router=self.worker.create_router(music), music=music,
+            rules=self.rules + list(saved["rules_extra"]), store=self.store,
+            word_filter=self.word_filter,
+        )
+        room.started_at = saved["started_at"]
+        room.permanent = saved["permanent"]
+        self.rooms[room.room_id] = room
+        room.once("ended", lambda: self._ended(room))
         return room
+
+    def _ended(self, room: Room) -> None:
+        self.rooms.pop(room.room_id, None)
+        self.store.end_room(room.room_id)
+
+    def restore(self) -> int:
+        """Reopen the rooms that were live when the server stopped."""
+        restored = 0
+        for saved in self.store.live_rooms():
+            if saved["permanent"] and not self.settings.demo:
+                self.store.end_room(saved["room_id"])
+                continue
+            self._open(saved)
+            restored += 1
+        return restored
 
     def get(self, room_id: str) -> Room | None:
         return self.rooms.get(room_id)
@@ -64,44 +101,62 @@ class RoomRegistry:
         rooms = [r for r in self.rooms.values() if not r.ended]
         return sorted(rooms, key=lambda r: -r.summary()["listeners"])
 
-    def remember_departed(self, room: Room, participant: Participant) -> None:
-        """Keep a participant who left resumable (name, role) for a while."""
-        self._departed[participant.resume_token] = (room.room_id, participant, time.monotonic())
-
     def resume(self, room: Room, token: str) -> Participant | None:
-        entry = self._departed.pop(token, None)
-        if entry is None:
+        """A participant who left (or lost the server) less than a minute ago, by token."""
+        saved = self.store.participant_by_token(room.room_id, token)
+        if saved is None or saved["role"] == "host":
             return None
-        room_id, participant, left_at = entry
-        if room_id != room.room_id or time.monotonic() - left_at > RESUME_WINDOW_S:
+        # Someone still connected when the server stopped could not come back while it
+        # was down: their minute starts when the server started again.
+        since = max(_epoch(saved["last_seen"]), self.started_at)
+        if time.time() - since > RESUME_WINDOW_S:
             return None
+        participant = Participant(
+            saved["participant_id"], saved["name"], saved["role"], token, saved["address"],
+            chat_muted=saved["chat_muted"], muted=saved["muted"],
+        )
+        if saved["hand_raised"]:
+            participant.set_hand(True, server_ms())
         return participant
 
     def start(self) -> None:
-        self._reaper = asyncio.get_running_loop().create_task(self._reap_loop())
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._reap_loop()), loop.create_task(self._levels_loop())]
+
+    async def _levels_loop(self) -> None:
+        while True:
+            await asyncio.sleep(LEVELS_INTERVAL_S)
+            now = server_ms()
+            for room in list(self.rooms.values()):
+                room.send_levels(now)
 
     async def _reap_loop(self) -> None:
         while True:
             await asyncio.sleep(5.0)
             now = time.monotonic()
-            for token, (_, _, left_at) in list(self._departed.items()):
-                if now - left_at > RESUME_WINDOW_S:
-                    self._departed.pop(token, None)
             for room in list(self.rooms.values()):
                 if room.permanent or room.host_left_at is None:
                     continue
                 if now - room.host_left_at > self.settings.host_grace_s:
-                    log.info(
-                        "room %s: no host for %.0f s, ending",
-                        room.room_id,
-                        self.settings.host_grace_s,
-                    )
+                    log.info("room %s: no host for %.0f s, ending", room.room_id,
+                             self.settings.host_grace_s)
                     await room.end()
 
     async def close(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+                await task
         for room in list(self.rooms.values()):
             await room.shutdown()
+
+
+def _epoch(iso: str | None) -> float:
+    from datetime import datetime
+
+    if not iso:
+        return 0.0
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+__all__ = ["RoomRegistry", "new_token"]

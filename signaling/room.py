@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
-from datetime import UTC, datetime
 from typing import Any
 
 from pyee.asyncio import AsyncIOEventEmitter
@@ -14,16 +12,17 @@ from pyee.asyncio import AsyncIOEventEmitter
 from sfu import Router, server_ms
 
 from .participant import Participant
+from .ratelimit import RateLimit
 from .session import Session
+from .store import Store
+from .store_base import now_iso
 from .tokens import new_id
+from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
 CHAT_IN_WELCOME = 50
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+TALKING_MAX_LEVEL = 70  # RFC 6464 -dBov: quieter than -70 dBov is not talking
 
 
 class Room(AsyncIOEventEmitter):
@@ -39,27 +38,31 @@ class Room(AsyncIOEventEmitter):
         title: str,
         description: str,
         host_name: str,
-        host_token: str,
         router: Router,
         music: Any,
         rules: list[str],
+        store: Store,
+        word_filter: WordFilter,
     ) -> None:
         super().__init__()
         self.room_id = room_id
         self.title = title
         self.description = description
         self.host_name = host_name
-        self.host_token = host_token
         self.router = router
         self.music = music
         self.rules = rules
-        self.started_at = iso_now()
+        self.started_at = now_iso()
         self.participants: dict[str, Participant] = {}
         self.sessions: dict[str, Session] = {}
-        self.chat: deque[dict] = deque(maxlen=500)
+        self.store = store
+        self.word_filter = word_filter
+        self.chat_limit = RateLimit(5, 10.0)
+        self.chat: deque[dict] = deque(store.recent_chat(room_id, CHAT_IN_WELCOME), maxlen=CHAT_IN_WELCOME)
         self.ended = False
         self.host_left_at: float | None = time.monotonic()  # no host yet
         self.permanent = False
+        self._levels_sent = False
         music.on("now_playing", self._on_now_playing)
 
     # --- views -------------------------------------------------------------
@@ -113,7 +116,30 @@ class Room(AsyncIOEventEmitter):
         self.broadcast({"type": "now_playing", **now_playing})
 
     def participant_changed(self, participant: Participant) -> None:
+        self.save(participant)
         self.broadcast({"type": "participant_updated", "participant": participant.to_json()})
+
+    def save(self, p: Participant) -> None:
+        """Keep a participant resumable across reconnects and restarts."""
+        self.store.save_participant(
+            self.room_id, p.participant_id, name=p.name, role=p.role, resume_token=p.resume_token,
+            address=p.address, hand_raised=p.hand_raised, chat_muted=p.chat_muted, muted=p.muted,
+            last_seen=now_iso(),
+        )
+
+    def is_host_token(self, token: str | None) -> bool:
+        return self.store.check_host_token(self.room_id, token)
+
+    def send_levels(self, now_ms: float) -> None:
+        """``levels`` of the speakers talking now; one empty update when all fall silent."""
+        levels = {}
+        for owner, publisher in self.router.publishers.items():
+            level = publisher.producer.level_now(now_ms)
+            if level <= TALKING_MAX_LEVEL:
+                levels[owner] = level
+        if levels or self._levels_sent:
+            self.broadcast({"type": "levels", "levels": levels})
+        self._levels_sent = bool(levels)
 
     # --- chat ------------------------------------------------------------------
     def add_chat(self, author: Participant, text: str) -> dict:
@@ -123,11 +149,52 @@ class Room(AsyncIOEventEmitter):
             "name": author.name,
             "text": text,
             "server_ms": server_ms(),
-            "at": iso_now(),
+            "at": now_iso(),
         }
+        self.store.add_chat(self.room_id, message)  # stored before anybody is told
         self.chat.append(message)
         self.broadcast({"type": "chat", "message": message})
         return message
+
+    def find_chat(self, message_id: str) -> dict | None:
+        for message in self.chat:
+            if message["message_id"] == message_id:
+                return message
+        return self.store.chat_message(self.room_id, message_id)
+
+    def delete_chat(self, message_id: str) -> None:
+        self.store.delete_chat(self.room_id, message_id)
+        for message in list(self.chat):
+            if message["message_id"] == message_id:
+                self.chat.remove(message)
+        self.broadcast({"type": "chat_deleted", "message_id": message_id})
+
+    # --- moderation ------------------------------------------------------------
+    def audit(self, actor: Participant, action: str, target: Participant | None,
+              detail: dict | None = None) -> None:
+        self.store.audit(
+            action,
+            room_id=self.room_id, actor_id=actor.participant_id, actor_name=actor.name,
+            target_id=target.participant_id if target else None, detail=detail or {},
+        )
+
+    def ban(self, target: Participant, *, reason: str, by: Participant) -> None:
+        self.store.add_ban(room_id=self.room_id, participant_id=target.participant_id,
+                           ip=target.address or None, reason=reason, by=by.participant_id)
+
+    def report(self, reporter: Participant, reason: str, participant_id: str | None,
+               message_id: str | None) -> dict:
+        return self.store.add_report(room_id=self.room_id, reporter_id=reporter.participant_id,
+                                     participant_id=participant_id, message_id=message_id,
+                                     reason=reason)
+
+    async def remove(self, target: Participant, notice: dict, close_code: int) -> None:
+        """Send ``notice``, close the socket and stop their media now."""
+        self.send_to(target.participant_id, notice)
+        session = self.sessions.get(target.participant_id)
+        if session is not None:
+            session.close(close_code)
+        await self.router.remove_peer(target.participant_id)
 
     # --- media -----------------------------------------------------------------
     def tracks_for(self, tracks: list[dict]) -> list[dict]:
@@ -164,4 +231,4 @@ class Room(AsyncIOEventEmitter):
         log.info("room %s ended", self.room_id)
 
 
-__all__ = ["Room", "asyncio", "iso_now"]
+__all__ = ["Room"]

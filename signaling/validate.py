@@ -7,11 +7,22 @@ from typing import Any
 from .errors import ApiError
 
 
+def is_clean_text(value: str) -> bool:
+    """Valid Unicode (no lone surrogates) and no control characters but newlines and tabs."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(c) < 32 and c not in "\n\t" for c in value)
+
+
 def text_field(msg: dict, name: str, *, min_len: int = 1, max_len: int = 500) -> str:
     value = msg.get(name)
     if not isinstance(value, str):
         raise ApiError("bad_request", f"'{name}' must be a string")
     value = value.strip()
+    if not is_clean_text(value):
+        raise ApiError("bad_request", f"'{name}' is not valid text")
     if not min_len <= len(value) <= max_len:
         raise ApiError("bad_request", f"'{name}' must be {min_len}-{max_len} characters")
     return value

@@ -10,6 +10,7 @@ import time
 
 from aiohttp import WSMsgType, web
 
+from . import moderation, stage  # noqa: F401  (their handlers register on import)
 from .errors import CLOSE_REPLACED, CLOSE_TOO_BIG, JOIN_CLOSE, ApiError
 from .handlers import dispatch
 from .participant import Participant
@@ -17,6 +18,7 @@ from .registry import RoomRegistry
 from .room import Room
 from .session import Session
 from .tokens import new_id, new_token, same
+from .validate import is_clean_text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def _join_identity(
 ) -> tuple[Participant, bool]:
     """Who is joining: the host, a returning participant, or a new listener."""
     if token:
-        if same(token, room.host_token):
+        if room.is_host_token(token):
             existing = room.host
             if existing is not None:
                 existing.name = name
@@ -85,11 +87,16 @@ def _join(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
     if room is None or room.ended:
         raise ApiError("not_found", "no live room with this id")
     name = request.query.get("name", "").strip()
-    if not 1 <= len(name) <= 40:
+    if not 1 <= len(name) <= 40 or not is_clean_text(name):
         raise ApiError("bad_request", "name must be 1-40 characters")
     address = request.remote or ""
+    if not registry.join_limit.allow(address):
+        raise ApiError("rate_limited", "too many joins from this address; try again shortly")
     me, present = _join_identity(room, registry, name, request.query.get("token"), address)
-    if not present and len(room.participants) >= registry.settings.max_participants:
+    if me.role != "host" and registry.store.is_banned(room.room_id, me.participant_id, address):
+        raise ApiError("banned", "you are banned from this room")
+    connected = sum(1 for p in room.participants.values() if p.connected)
+    if not present and connected >= registry.settings.max_participants:
         raise ApiError("room_full", "this room is full")
     return room, me, present
 
@@ -104,6 +111,7 @@ async def _enter(room: Room, me: Participant, session: Session, replaced: bool) 
     room.sessions[me.participant_id] = session
     if me.role == "host":
         room.host_left_at = None
+    room.save(me)
     session.send(room.welcome(me))
     event = "participant_updated" if replaced else "participant_joined"
     room.broadcast({"type": event, "participant": me.to_json()}, exclude=me.participant_id)
@@ -173,10 +181,10 @@ async def _leave(room: Room, registry: RoomRegistry, me: Participant, session: S
         await room.router.remove_peer(me.participant_id)
     if room.ended:
         return
+    room.save(me)  # their resume minute starts now
     if me.role == "host":
         room.host_left_at = time.monotonic()
     else:
         room.participants.pop(me.participant_id, None)
-        registry.remember_departed(room, me)
     room.broadcast({"type": "participant_left", "participant_id": me.participant_id})
     await room.router.reconcile()

@@ -99,6 +99,7 @@ class RoomClient:
         self.inbox: asyncio.Queue[dict] = asyncio.Queue()
         self.payloads: dict[str, list[bytes]] = defaultdict(list)
         self.audio: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.seqs: dict[str, list[int]] = defaultdict(list)
         self.tracks: list[dict] = []
         self.sub: RTCPeerConnection | None = None
         self.pub: RTCPeerConnection | None = None
@@ -205,6 +206,7 @@ class RoomClient:
 
         async def handle(packet: Any, arrival_time_ms: int) -> None:
             self.payloads[mid].append(bytes(packet.payload))
+            self.seqs[mid].append(packet.sequence_number)
             await original(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = handle
@@ -223,6 +225,16 @@ class RoomClient:
             ):
                 return t["mid"]
         raise KeyError(f"{self.name} has no {kind} track {participant_id or ''}")
+
+    def lost_frames(self, mid: str) -> int:
+        """Sequence numbers that never arrived on ``mid`` (16-bit wrap aware)."""
+        seqs = self.seqs.get(mid, [])
+        lost = 0
+        for a, b in zip(seqs, seqs[1:], strict=False):
+            step = (b - a) & 0xFFFF
+            if 1 < step < 0x8000:
+                lost += step - 1
+        return lost
 
     def recent_audio(self, mid: str, seconds: float) -> np.ndarray:
         chunks = self.audio.get(mid, [])

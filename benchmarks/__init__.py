@@ -1,0 +1,1 @@
+"""Benchmarks: the per-packet floor and the load-test runner (`make bench`)."""

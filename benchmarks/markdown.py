@@ -1,0 +1,89 @@
+"""Write a benchmark result as a dated section at the top of ``docs/benchmarks.md``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+HEADER = """# Benchmarks
+
+Written by `make bench` (`python -m benchmarks.run`), newest first. The server
+runs as `onair serve` pinned to one CPU, the load generator (`python -m
+loadtest`) to the other; listeners join one room at 20/s and the window is
+measured after the last join. Server CPU per packet is the growth of
+`onair_process_cpu_seconds_total` over the growth of
+`onair_forwarded_packets_total` in that window: it includes the room's music
+(decode, mix, encode once per room), signaling and RTCP, so it falls as the
+room grows; "marginal" subtracts the two sizes to cancel the fixed costs. The
+floor is `python -m benchmarks.floor`: header + SRTP protect (pylibsrtp,
+one session per listener) + `sendto` to 127.0.0.1 in a plain loop.
+"Audio in real time" is the part of each listener's window covered by packets
+that arrived in time for a 200 ms jitter buffer (mean over listeners).
+RSS per listener is from the first run of each size (later runs reuse memory).
+
+"""
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("runs", "runs"),
+    ("joined", "joined"),
+    ("first_audio_ms_p95", "first audio p95 ms"),
+    ("loss_pct", "loss %"),
+    ("realtime_pct", "real time %"),
+    ("server_cpu_pct", "server CPU %"),
+    ("cpu_us_per_forwarded_packet", "server us/packet"),
+    ("ratio_to_floor", "x floor"),
+    ("rss_per_listener_first", "RSS/listener KB"),
+    ("loadgen_cpu_pct", "loadgen CPU %"),
+)
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key == "rss_per_listener_first":
+        return f"{value / 1024:.0f}"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def section(result: dict[str, Any]) -> str:
+    """The markdown for one benchmark run."""
+    floor = result["floor"]
+    machine = result["machine"]
+    lines = [
+        f"## {result['date']}",
+        "",
+        f"Command: `{result['command']}` (server on CPU {machine['server_cpu']}, "
+        f"load generator on CPU {machine['loadgen_cpu']}; {machine['cpus']} CPUs, "
+        f"Python {machine['python']}, {machine['system']}). "
+        f"Runs per size: {result['settings']['runs']} (medians); "
+        f"{result['settings']['seconds']:g} s measured, joins at {result['settings']['rate']:g}/s.",
+        "",
+        "| listeners | " + " | ".join(label for _, label in COLUMNS) + " |",
+        "|---:|" + "---:|" * len(COLUMNS),
+    ]
+    for size, medians in result["sizes"].items():
+        cells = [_cell(key, medians.get(key)) for key, _ in COLUMNS]
+        lines.append(f"| {size} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Floor ({floor['profile']}, {floor['listeners']} sessions x "
+        f"{floor['packets_per_listener']} packets): {floor['cpu_us_per_packet']} us/packet "
+        f"({floor['cpu_us_per_packet_protect_only']} us of it header + protect).",
+        f"Marginal server cost between the sizes: {result['marginal_us_per_packet']} us/packet.",
+        "",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(path: Path, result: dict[str, Any]) -> None:
+    """Insert ``section(result)`` after the file's header (creating the file if needed)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    marker = "\n## "
+    cut = text.find(marker)
+    head, rest = (text, "") if cut < 0 else (text[: cut + 1], text[cut + 1 :])
+    if not head.endswith("\n\n"):
+        head = head.rstrip("\n") + "\n\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + section(result) + rest, encoding="utf-8")

@@ -1,0 +1,146 @@
+"""A local ``onair serve`` subprocess for benchmarks and tests, always stopped at the end."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def onair_command() -> list[str]:
+    """The ``onair`` console script next to this interpreter, else ``python -m signaling.cli``."""
+    script = Path(sys.executable).with_name("onair")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "signaling.cli"]
+
+
+def pinned(command: list[str], cpu: str | None) -> list[str]:
+    """``command`` under ``taskset -c cpu`` when a CPU is given and taskset exists."""
+    if cpu is None or shutil.which("taskset") is None:
+        return command
+    return ["taskset", "-c", cpu, *command]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalServer:
+    """``with LocalServer(data_dir) as server:`` runs the server until the block ends.
+
+    Loopback only, a random admin token, no demo room, no room creation limit.
+    The process is stopped (SIGINT, then SIGTERM, then SIGKILL, by its own
+    process group id) whatever happens inside the block.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        cpu: str | None = None,
+        log_path: Path | None = None,
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        self.data_dir = data_dir
+        self.cpu = cpu
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_token = secrets.token_urlsafe(24)
+        self.log_path = log_path or data_dir / "server.log"
+        self.start_timeout_s = start_timeout_s
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def command(self) -> list[str]:
+        return pinned(
+            [
+                *onair_command(),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--media-address",
+                "127.0.0.1",
+                "--admin-token",
+                self.admin_token,
+                "--no-demo",
+                "--room-create-rate",
+                "0",
+                "--log-level",
+                "warning",
+            ],
+            self.cpu,
+        )
+
+    def __enter__(self) -> LocalServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+            )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server not healthy after {self.start_timeout_s} s: {self.log_tail()}")
+
+    def log_tail(self, chars: int = 2000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop the server and anything it started (its own process group)."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        for sig, wait_s in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout=wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                continue

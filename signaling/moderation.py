@@ -1,0 +1,62 @@
+"""Moderation: mute in chat, kick and ban, delete messages, reports."""
+
+from __future__ import annotations
+
+from . import permissions
+from .errors import CLOSE_KICKED, ApiError
+from .handlers import handles, target_of
+from .participant import Participant
+from .room import Room
+from .validate import bool_field, id_field, text_field
+
+
+@handles("mute_chat")
+async def mute_chat(room: Room, me: Participant, msg: dict) -> None:
+    target = target_of(room, msg)
+    permissions.check_on(me, target, "mute_chat")
+    target.chat_muted = bool_field(msg, "muted")
+    room.participant_changed(target)
+    room.audit(me, "mute_chat", target, {"muted": target.chat_muted})
+
+
+@handles("kick")
+async def kick(room: Room, me: Participant, msg: dict) -> None:
+    target = target_of(room, msg)
+    permissions.check_on(me, target, "kick")
+    ban = msg.get("ban", False)
+    if not isinstance(ban, bool):
+        raise ApiError("bad_request", "'ban' must be true or false")
+    reason = msg.get("reason") if isinstance(msg.get("reason"), str) else ""
+    if ban:
+        room.ban(target, reason=reason[:200] or "banned by a moderator", by=me)
+    room.audit(me, "kick_ban" if ban else "kick", target, {"reason": reason[:200]})
+    await room.remove(target, {"type": "kicked", "reason": reason[:200] or "removed by a moderator"},
+                      CLOSE_KICKED)
+
+
+@handles("delete_message")
+async def delete_message(room: Room, me: Participant, msg: dict) -> None:
+    message_id = id_field(msg, "message_id")
+    message = room.find_chat(message_id)
+    if message is None:
+        raise ApiError("not_found", "no such message")
+    author = message["participant_id"] == me.participant_id
+    if not author and me.role not in permissions.MODERATORS:
+        raise ApiError("forbidden", "only the author, the host or a moderator may delete this")
+    room.delete_chat(message_id)
+    if not author:
+        room.audit(me, "delete_message", None, {"message_id": message_id, "text": message["text"]})
+
+
+@handles("report")
+async def report(room: Room, me: Participant, msg: dict) -> None:
+    reason = text_field(msg, "reason", max_len=500)
+    participant_id = msg.get("participant_id")
+    message_id = msg.get("message_id")
+    if participant_id is not None:
+        target_of(room, msg)
+    if message_id is not None and room.find_chat(id_field(msg, "message_id")) is None:
+        raise ApiError("not_found", "no such message")
+    if participant_id is None and message_id is None:
+        raise ApiError("bad_request", "a report names a participant_id or a message_id")
+    room.report(me, reason, participant_id, message_id)

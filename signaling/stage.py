@@ -1,0 +1,69 @@
+"""The stage: hands, promotion, demotion and moderators."""
+
+from __future__ import annotations
+
+from sfu import server_ms
+
+from . import permissions
+from .errors import ApiError
+from .handlers import handles, target_of
+from .participant import Participant
+from .room import Room
+
+
+async def set_role(room: Room, target: Participant, role: str) -> None:
+    """Change a role; leaving the stage stops the forwarding at once."""
+    was_on_stage = target.on_stage
+    target.role = role  # type: ignore[assignment]
+    target.set_hand(False, server_ms())
+    if was_on_stage and not target.on_stage:
+        await room.router.close_publisher(target.participant_id)
+    room.send_to(target.participant_id, {"type": "role_changed", "role": role})
+    room.participant_changed(target)
+    room.emit("changed")
+
+
+@handles("raise_hand")
+async def raise_hand(room: Room, me: Participant, msg: dict) -> None:
+    if not me.hand_raised:
+        me.set_hand(True, server_ms())
+        room.participant_changed(me)
+        room.emit("changed")
+
+
+@handles("lower_hand")
+async def lower_hand(room: Room, me: Participant, msg: dict) -> None:
+    if me.hand_raised:
+        me.set_hand(False, server_ms())
+        room.participant_changed(me)
+        room.emit("changed")
+
+
+@handles("promote")
+async def promote(room: Room, me: Participant, msg: dict) -> None:
+    target = target_of(room, msg)
+    permissions.check_on(me, target, "promote")
+    if target.role != "listener":
+        raise ApiError("conflict", f"{target.name} is already on stage")
+    await set_role(room, target, "speaker")
+    room.audit(me, "promote", target)
+
+
+@handles("demote")
+async def demote(room: Room, me: Participant, msg: dict) -> None:
+    target = target_of(room, msg)
+    permissions.check_on(me, target, "demote")
+    if target.role not in ("speaker", "moderator"):
+        raise ApiError("conflict", f"{target.name} is not a speaker or moderator")
+    await set_role(room, target, "listener")
+    room.audit(me, "demote", target)
+
+
+@handles("make_moderator")
+async def make_moderator(room: Room, me: Participant, msg: dict) -> None:
+    target = target_of(room, msg)
+    permissions.check_on(me, target, "make_moderator")
+    if target.role == "moderator":
+        raise ApiError("conflict", f"{target.name} is already a moderator")
+    await set_role(room, target, "moderator")
+    room.audit(me, "make_moderator", target)

@@ -1,0 +1,181 @@
+"""The store's SQLite schema and its forward migrations.
+
+``MIGRATIONS[n - 1]`` takes a database from version ``n - 1`` to version ``n``.
+To change the schema, append a script; never edit one that has shipped.
+Each script runs in one transaction together with the version bump, so a
+crash mid-migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE rooms (
+    room_id         TEXT PRIMARY KEY,
+    title           TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    host_name       TEXT NOT NULL DEFAULT '',
+    host_token_hash TEXT,
+    started_at      TEXT NOT NULL,
+    ended_at        TEXT,
+    permanent       INTEGER NOT NULL DEFAULT 0,
+    rules_extra     TEXT NOT NULL DEFAULT '[]',
+    settings        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX rooms_live ON rooms (started_at) WHERE ended_at IS NULL;
+
+CREATE TABLE participants (
+    participant_id    TEXT PRIMARY KEY,
+    room_id           TEXT NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+    name              TEXT NOT NULL,
+    role              TEXT NOT NULL CHECK (role IN ('host', 'moderator', 'speaker', 'listener')),
+    resume_token_hash TEXT NOT NULL,
+    address           TEXT NOT NULL DEFAULT '',
+    hand_raised       INTEGER NOT NULL DEFAULT 0,
+    chat_muted        INTEGER NOT NULL DEFAULT 0,
+    muted             INTEGER NOT NULL DEFAULT 0,
+    last_seen         TEXT NOT NULL
+);
+CREATE INDEX participants_token ON participants (room_id, resume_token_hash);
+
+CREATE TABLE chat (
+    seq            INTEGER PRIMARY KEY,
+    message_id     TEXT NOT NULL UNIQUE,
+    room_id        TEXT NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+    participant_id TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    text           TEXT NOT NULL,
+    server_ms      INTEGER NOT NULL,
+    at             TEXT NOT NULL,
+    deleted        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX chat_room ON chat (room_id, seq);
+
+CREATE TABLE bans (
+    seq            INTEGER PRIMARY KEY,
+    ban_id         TEXT NOT NULL UNIQUE,
+    room_id        TEXT,
+    participant_id TEXT,
+    ip             TEXT,
+    reason         TEXT NOT NULL DEFAULT '',
+    at             TEXT NOT NULL,
+    by             TEXT,
+    CHECK (participant_id IS NOT NULL OR ip IS NOT NULL)
+);
+CREATE INDEX bans_participant ON bans (participant_id) WHERE participant_id IS NOT NULL;
+CREATE INDEX bans_ip ON bans (ip) WHERE ip IS NOT NULL;
+
+CREATE TABLE reports (
+    seq            INTEGER PRIMARY KEY,
+    report_id      TEXT NOT NULL UNIQUE,
+    room_id        TEXT NOT NULL,
+    reporter_id    TEXT NOT NULL,
+    participant_id TEXT,
+    message_id     TEXT,
+    reason         TEXT NOT NULL,
+    at             TEXT NOT NULL
+);
+
+CREATE TABLE audit (
+    audit_id   INTEGER PRIMARY KEY,
+    room_id    TEXT,
+    actor_id   TEXT,
+    actor_name TEXT,
+    action     TEXT NOT NULL,
+    target_id  TEXT,
+    detail     TEXT NOT NULL DEFAULT '{}',
+    at         TEXT NOT NULL
+);
+CREATE INDEX audit_room ON audit (room_id, audit_id);
+
+CREATE TABLE queue (
+    room_id  TEXT NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    entry_id TEXT NOT NULL UNIQUE,
+    track_id TEXT NOT NULL,
+    PRIMARY KEY (room_id, position)
+);
+
+CREATE TABLE playback (
+    room_id     TEXT PRIMARY KEY REFERENCES rooms (room_id) ON DELETE CASCADE,
+    track_id    TEXT,
+    position_ms INTEGER NOT NULL DEFAULT 0,
+    paused      INTEGER NOT NULL DEFAULT 0,
+    gain        REAL NOT NULL DEFAULT 1.0,
+    crossfade_s REAL NOT NULL DEFAULT 0.0,
+    updated_at  TEXT NOT NULL
+);
+
+-- An explicit INTEGER PRIMARY KEY: the FTS index refers to it, and VACUUM may
+-- renumber an implicit rowid.
+CREATE TABLE tracks (
+    id            INTEGER PRIMARY KEY,
+    track_id      TEXT NOT NULL UNIQUE,
+    path          TEXT NOT NULL UNIQUE,
+    title         TEXT NOT NULL DEFAULT '',
+    artist        TEXT NOT NULL DEFAULT '',
+    album         TEXT NOT NULL DEFAULT '',
+    duration_ms   INTEGER NOT NULL DEFAULT 0,
+    loudness_lufs REAL,
+    mtime         REAL NOT NULL DEFAULT 0,
+    size          INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tracks_listing ON tracks (artist COLLATE NOCASE, title COLLATE NOCASE, track_id);
+
+CREATE VIRTUAL TABLE tracks_fts USING fts5 (
+    title, artist, album,
+    content = 'tracks', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+CREATE TRIGGER tracks_fts_insert AFTER INSERT ON tracks BEGIN
+    INSERT INTO tracks_fts (rowid, title, artist, album)
+    VALUES (new.id, new.title, new.artist, new.album);
+END;
+CREATE TRIGGER tracks_fts_delete AFTER DELETE ON tracks BEGIN
+    INSERT INTO tracks_fts (tracks_fts, rowid, title, artist, album)
+    VALUES ('delete', old.id, old.title, old.artist, old.album);
+END;
+CREATE TRIGGER tracks_fts_update AFTER UPDATE OF title, artist, album ON tracks BEGIN
+    INSERT INTO tracks_fts (tracks_fts, rowid, title, artist, album)
+    VALUES ('delete', old.id, old.title, old.artist, old.album);
+    INSERT INTO tracks_fts (rowid, title, artist, album)
+    VALUES (new.id, new.title, new.artist, new.album);
+END;
+"""
+
+MIGRATIONS: list[str] = [V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer OnAir than this one."""
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The version the database is at; 0 for a new, empty file."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring ``db`` (in autocommit mode) up to ``SCHEMA_VERSION``; return the version it was at."""
+    found = schema_version(db)
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNewError(f"database schema v{found} is newer than this server's v{SCHEMA_VERSION}")
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        _apply(db, version, MIGRATIONS[version - 1])
+    return found
+
+
+def _apply(db: sqlite3.Connection, version: int, script: str) -> None:
+    """Run one migration and record it, all in one transaction."""
+    try:
+        bump = f"INSERT INTO schema_version (version) VALUES ({int(version)});"
+        db.executescript(f"BEGIN IMMEDIATE;\n{script}\n{bump}\nCOMMIT;")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise

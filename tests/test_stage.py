@@ -1,0 +1,131 @@
+"""The stage with real aiortc peers: call-ins heard by all, demotion silences at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from tests.clients import EncodedToneTrack, RoomClient, band_level
+from tests.test_live_show import on_air, wait_for
+
+
+async def bring_on_stage(host: RoomClient, caller: RoomClient, freq: float) -> EncodedToneTrack:
+    await caller.request({"type": "raise_hand"})
+    reply = await host.request({"type": "promote", "participant_id": caller.participant_id})
+    assert reply["type"] == "ack", reply
+    assert (await caller.next("role_changed"))["role"] == "speaker"
+    track = EncodedToneTrack(freq)
+    await caller.publish(track)
+    return track
+
+
+def hears(listener: RoomClient, speaker_id: str, freq: float, seconds: float = 0.5) -> bool:
+    try:
+        mid = listener.mid_of("voice", speaker_id)
+    except KeyError:
+        return False
+    audio = listener.recent_audio(mid, seconds)
+    return len(audio) >= int(48_000 * seconds) and band_level(audio, freq) > 0.5
+
+
+async def test_a_caller_raises_a_hand_is_promoted_and_everyone_hears_them(
+    base_url: str, room: dict
+) -> None:
+    host, _ = await on_air(base_url, room, freq=1000.0)
+    listener = await RoomClient(base_url, room["room_id"], "Lis").connect()
+    caller = await RoomClient(base_url, room["room_id"], "Caller").connect()
+    await caller.request({"type": "raise_hand"})
+    update = await host.next("participant_updated")
+    assert update["participant"]["hand_raised"] is True
+    await bring_on_stage(host, caller, 1500.0)
+    await wait_for(lambda: hears(listener, caller.participant_id, 1500.0), timeout=10)
+    await wait_for(lambda: hears(host, caller.participant_id, 1500.0), timeout=10)
+    assert hears(listener, host.participant_id, 1000.0)
+    await asyncio.gather(host.close(), listener.close(), caller.close())
+
+
+async def test_after_demotion_the_speaker_is_gone_within_500_ms(base_url: str, room: dict) -> None:
+    host, _ = await on_air(base_url, room)
+    listeners = [await RoomClient(base_url, room["room_id"], f"L{i}").connect() for i in range(2)]
+    caller = await RoomClient(base_url, room["room_id"], "Caller").connect()
+    await bring_on_stage(host, caller, 2000.0)
+    for listener in listeners:
+        await wait_for(lambda lis=listener: hears(lis, caller.participant_id, 2000.0), timeout=10)
+    mids = [lis.mid_of("voice", caller.participant_id) for lis in listeners]
+    counts = [len(lis.payloads[mid]) for lis, mid in zip(listeners, mids, strict=True)]
+    demoted_at = time.monotonic()
+    reply = await host.request({"type": "demote", "participant_id": caller.participant_id})
+    assert reply["type"] == "ack"
+    await asyncio.sleep(0.5)
+    settled = [len(lis.payloads[mid]) for lis, mid in zip(listeners, mids, strict=True)]
+    await asyncio.sleep(1.0)
+    for before, at_500ms, lis, mid in zip(counts, settled, listeners, mids, strict=True):
+        assert len(lis.payloads[mid]) == at_500ms, "packets still forwarded 500 ms after demotion"
+        assert at_500ms - before < 25  # at most the packets in flight
+    assert (await caller.next("role_changed"))["role"] == "listener"
+    assert time.monotonic() - demoted_at < 5
+    await asyncio.gather(host.close(), caller.close(), *(lis.close() for lis in listeners))
+
+
+async def test_eight_speakers_are_all_heard(base_url: str, room: dict) -> None:
+    freqs = [500.0, 700.0, 900.0, 1100.0, 1300.0, 1700.0, 2100.0, 2500.0]
+    host, _ = await on_air(base_url, room, freq=freqs[0])
+    listener = await RoomClient(base_url, room["room_id"], "Lis").connect()
+    speakers = {host.participant_id: freqs[0]}
+    callers = []
+    for freq in freqs[1:]:
+        caller = await RoomClient(base_url, room["room_id"], f"S{freq:.0f}").connect()
+        await bring_on_stage(host, caller, freq)
+        speakers[caller.participant_id] = freq
+        callers.append(caller)
+    await wait_for(
+        lambda: all(hears(listener, pid, f, 0.5) for pid, f in speakers.items()), timeout=20
+    )
+    music = listener.mid_of("music")
+    assert np.sqrt(np.mean(listener.recent_audio(music, 1.0) ** 2)) > 0.01
+    await asyncio.gather(host.close(), listener.close(), *(c.close() for c in callers))
+
+
+async def test_stage_changes_renegotiate_without_a_gap(base_url: str, room: dict) -> None:
+    host, _ = await on_air(base_url, room)
+    listener = await RoomClient(base_url, room["room_id"], "Lis").connect()
+    await wait_for(lambda: hears(listener, host.participant_id, 1000.0), timeout=10)
+    music, voice = listener.mid_of("music"), listener.mid_of("voice", host.participant_id)
+    lost_before = listener.lost_frames(music) + listener.lost_frames(voice)
+    offers_before = len(listener.messages["offer"])
+    callers = []
+    for i, freq in enumerate((1500.0, 2500.0, 3000.0)):
+        caller = await RoomClient(base_url, room["room_id"], f"C{i}").connect()
+        await bring_on_stage(host, caller, freq)
+        await wait_for(lambda c=caller, f=freq: hears(listener, c.participant_id, f), timeout=10)
+        callers.append(caller)
+    await host.request({"type": "demote", "participant_id": callers[0].participant_id})
+    await asyncio.sleep(1.0)
+    renegotiations = len(listener.messages["offer"]) - offers_before + 4
+    lost = listener.lost_frames(music) + listener.lost_frames(voice) - lost_before
+    assert renegotiations >= 4
+    assert lost <= renegotiations, f"{lost} frames lost over {renegotiations} renegotiations"
+    await asyncio.gather(host.close(), listener.close(), *(c.close() for c in callers))
+
+
+async def test_a_listener_sending_media_anyway_is_heard_by_nobody(base_url: str, room: dict) -> None:
+    host, _ = await on_air(base_url, room)
+    other = await RoomClient(base_url, room["room_id"], "Other").connect()
+    sneaky = await RoomClient(base_url, room["room_id"], "Sneaky").connect()
+    await wait_for(lambda: sneaky.sub is not None and sneaky.sub.connectionState == "connected")
+    # renegotiate the sub connection with a track of our own and a sendrecv answer
+    sneaky.sub.addTrack(EncodedToneTrack(3000.0))
+    offers = len(sneaky.messages["offer"])
+    reply = await sneaky.request({"type": "offer", "pc": "pub", "sdp": "v=0\r\n"})
+    assert reply["code"] in ("forbidden", "bad_request")
+    await host.request({"type": "skip"})
+    await asyncio.sleep(2.0)
+    voices = [t for t in other.tracks if t["kind"] == "voice"]
+    assert [t["participant_id"] for t in voices] == [host.participant_id]
+    for mid, chunks in other.audio.items():
+        if chunks:
+            assert band_level(other.recent_audio(mid, 1.0), 3000.0) < 0.05
+    assert len(sneaky.messages["offer"]) >= offers
+    await asyncio.gather(host.close(), other.close(), sneaky.close())
