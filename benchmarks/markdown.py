@@ -16,7 +16,12 @@ measured after the last join. Server CPU per packet is the growth of
 (decode, mix, encode once per room), signaling and RTCP, so it falls as the
 room grows; "marginal" subtracts the two sizes to cancel the fixed costs. The
 floor is `python -m benchmarks.floor`: header + SRTP protect (pylibsrtp,
-one session per listener) + `sendto` to 127.0.0.1 in a plain loop.
+one session per listener) + `sendto` to 127.0.0.1 in a plain loop, sent the
+way the server sends: a burst to every listener every 20 ms, each listener a
+socket of its own read by an event loop in a process on the load generator's
+CPU (on loopback, delivering and waking the receiver is charged to the
+sender's `sendto`, for the floor as for the server). The "tight" floor (one
+drained socket, back-to-back packets, hot caches) is quoted for reference.
 "Audio in real time" is the part of each listener's window covered by packets
 that arrived in time for a 200 ms jitter buffer (mean over listeners).
 RSS per listener is from the first run of each size (later runs reuse memory).
@@ -69,7 +74,8 @@ def section(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Floor ({floor['profile']}, {floor['listeners']} sessions x "
-        f"{floor['packets_per_listener']} packets): {floor['cpu_us_per_packet']} us/packet "
+        f"{floor['packets_per_listener']} packets): {floor['cpu_us_per_packet']} us/packet paced; "
+        f"tight loop {floor.get('cpu_us_per_packet_tight')} us/packet "
         f"({floor['cpu_us_per_packet_protect_only']} us of it header + protect).",
         f"Marginal server cost between the sizes: {result['marginal_us_per_packet']} us/packet.",
         "",

@@ -55,7 +55,9 @@ def cpus_for(pin: bool) -> tuple[str | None, str | None]:
     return str(available[0]), str(available[1])
 
 
-def run_floor(cpu: str | None, runs: int, listeners: int, packets: int) -> dict[str, Any]:
+def run_floor(
+    cpu: str | None, runs: int, listeners: int, packets: int, receiver_cpu: str | None = None
+) -> dict[str, Any]:
     """The floor benchmark ``runs`` times in a subprocess; the median and each run."""
     results = []
     for _ in range(runs):
@@ -68,6 +70,7 @@ def run_floor(cpu: str | None, runs: int, listeners: int, packets: int) -> dict[
                 str(listeners),
                 "--packets",
                 str(packets),
+                *(["--receiver-cpu", receiver_cpu] if receiver_cpu else []),
             ],
             cpu,
         )
@@ -77,6 +80,7 @@ def run_floor(cpu: str | None, runs: int, listeners: int, packets: int) -> dict[
         results.append(json.loads(out.stdout))
     return {
         "cpu_us_per_packet": statistics.median(r["cpu_us_per_packet"] for r in results),
+        "cpu_us_per_packet_tight": statistics.median(r["cpu_us_per_packet_tight"] for r in results),
         "cpu_us_per_packet_protect_only": statistics.median(
             r["cpu_us_per_packet_protect_only"] for r in results
         ),
@@ -155,7 +159,7 @@ def marginal_us(small: dict[str, Any], large: dict[str, Any]) -> float | None:
 
 def measure(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     server_cpu, load_cpu = cpus_for(not args.no_pin)
-    floor = run_floor(server_cpu, args.runs, args.floor_listeners, args.floor_packets)
+    floor = run_floor(server_cpu, args.runs, args.floor_listeners, args.floor_packets, load_cpu)
     print(f"bench: floor {floor['cpu_us_per_packet']} us/packet", file=sys.stderr)
     sizes: dict[str, Any] = {}
     with LocalServer(

@@ -8,6 +8,7 @@ from .aiortc_seams import Wire
 from .clock import SAMPLE_RATE
 from .rtp import RTP_HEADER, ntp_now, sender_report
 
+_pack = RTP_HEADER.pack
 _MASK16 = 0xFFFF
 _MASK32 = 0xFFFFFFFF
 
@@ -40,6 +41,9 @@ class Consumer:
         "_lsr",
         "_lsr_time",
         "_closed",
+        "_protect",
+        "_sendto",
+        "_addr",
     )
 
     def __init__(self, ssrc: int, payload_type: int, wire: Wire, cname: str = "onair") -> None:
@@ -47,6 +51,9 @@ class Consumer:
         self.payload_type = payload_type
         self.cname = cname.encode()[:255]
         self.wire = wire
+        self._protect = wire.protect
+        self._sendto = wire.sendto
+        self._addr = wire.addr
         self.packets = 0
         self.octets = 0
         self.rtt_ms: float | None = None
@@ -67,36 +74,35 @@ class Consumer:
     def close(self) -> None:
         self._closed = True
 
-    def send(self, payload: bytes, timestamp: int, sequence: int, marker: bool) -> bool:
+    def send(self, payload: bytes, timestamp: int, sequence: int, marker: bool, now: float) -> bool:
+        """Send one packet; ``now`` is ``time.monotonic()``, read once per fan-out."""
         if self._closed:
             return False
         if self._rebase:
-            self._rebase_on(timestamp, sequence)
+            self._rebase_on(timestamp, sequence, now)
         seq = (sequence + self._seq_offset) & _MASK16
         ts = (timestamp + self._ts_offset) & _MASK32
-        header = RTP_HEADER.pack(
-            0x80, self.payload_type | (0x80 if marker else 0), seq, ts, self.ssrc
-        )
-        wire = self.wire
+        header = _pack(0x80, self.payload_type | 0x80 if marker else self.payload_type,
+                       seq, ts, self.ssrc)
         try:
-            wire.sendto(wire.protect(header + payload), wire.addr)
+            self._sendto(self._protect(header + payload), self._addr)
         except Exception:  # transport closed under us: the peer is going away
             self._closed = True
             return False
         self._last_seq = seq
         self._last_ts = ts
-        self._last_time = time.monotonic()
+        self._last_time = now
         self.packets += 1
         self.octets += len(payload)
         return True
 
-    def _rebase_on(self, timestamp: int, sequence: int) -> None:
+    def _rebase_on(self, timestamp: int, sequence: int, now: float) -> None:
         self._rebase = False
         if self.packets == 0:
             self._seq_offset = 0
             self._ts_offset = 0
             return
-        elapsed = max(time.monotonic() - self._last_time, 0.02)
+        elapsed = max(now - self._last_time, 0.02)
         next_ts = self._last_ts + int(elapsed * SAMPLE_RATE)
         self._seq_offset = (self._last_seq + 1 - sequence) & _MASK16
         self._ts_offset = (next_ts - timestamp) & _MASK32

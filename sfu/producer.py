@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from time import monotonic
 from typing import Literal, Protocol
 
 from pyee import EventEmitter
@@ -69,8 +70,9 @@ class Producer(EventEmitter):
         if self.paused or self.closed:
             return
         sent = 0
+        now = monotonic()
         for consumer in self._consumers:
-            if consumer.send(payload, timestamp, sequence, marker):
+            if consumer.send(payload, timestamp, sequence, marker, now):
                 sent += 1
         self._counters.forwarded_packets += sent
 

@@ -22,8 +22,9 @@ class Session:
 
     QUEUE_LIMIT = 512
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None) -> None:
         self.ws = ws
+        self._transport = transport
         self._queue: asyncio.Queue[tuple[str, int | None]] = asyncio.Queue(self.QUEUE_LIMIT)
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
         self.closing = False
@@ -55,6 +56,8 @@ class Session:
                 if close_code is not None:
                     await self.ws.close(code=close_code)
                     return
+                if self.ws.closed or self._transport is None or self._transport.is_closing():
+                    return  # the client is gone; the reader will notice and leave
                 await self.ws.send_str(text)
         except (ConnectionError, RuntimeError):
             pass  # the client went away; the reader sees it too

@@ -69,7 +69,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await ws.close(code=JOIN_CLOSE.get(exc.code, 4400))
         return ws
-    session = Session(ws)
+    session = Session(ws, request.transport)
     await _enter(room, me, session, replaced)
     try:
         await _read_loop(room, me, session, ws)
