@@ -45,9 +45,7 @@ PROFILES = {
 
 def _session(profile: str, ssrc: int) -> Session:
     srtp_profile, key_length = PROFILES[profile]
-    policy = Policy(
-        key=os.urandom(key_length), ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=srtp_profile
-    )
+    policy = Policy(key=os.urandom(key_length), ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=srtp_profile)
     return Session(policy=policy)
 
 
@@ -66,9 +64,7 @@ def _drain(sock: socket.socket, stop: Any, count: Any) -> None:
     count.value = received
 
 
-def _loop(
-    listeners: int, packets: int, payload: bytes, profile: str, send: Any | None
-) -> tuple[float, int]:
+def _loop(listeners: int, packets: int, payload: bytes, profile: str, send: Any | None) -> tuple[float, int]:
     """The measured loop: for each packet, for each listener. Returns (CPU s, packets)."""
     ssrcs = [0x10000 + i for i in range(listeners)]
     sessions = [_session(profile, ssrc).protect for ssrc in ssrcs]
@@ -116,9 +112,7 @@ def _receive(count: int, addrs: Any, stop: Any, cpu: int | None) -> None:
     asyncio.run(main())
 
 
-def run_paced(
-    listeners: int, ticks: int, payload: bytes, profile: str, receiver_cpu: int | None
-) -> float:
+def run_paced(listeners: int, ticks: int, payload: bytes, profile: str, receiver_cpu: int | None) -> float:
     """CPU us per packet of paced bursts to ``listeners`` sockets with live receivers."""
     ctx = mp.get_context("fork")
     manager = ctx.Manager()
@@ -129,7 +123,12 @@ def run_paced(
     while len(addrs) < listeners and time.monotonic() < deadline:
         time.sleep(0.05)
     targets = [
-        (0x10000 + i, _session(profile, 0x10000 + i).protect, socket.socket(socket.AF_INET, socket.SOCK_DGRAM), a)
+        (
+            0x10000 + i,
+            _session(profile, 0x10000 + i).protect,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+            a,
+        )
         for i, a in enumerate(list(addrs))
     ]
     pack = RTP_HEADER.pack
@@ -208,11 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload-bytes", type=int, default=160)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="aead_aes_256_gcm")
     parser.add_argument("--no-drain", action="store_true", help="do not read the socket")
-    parser.add_argument("--receiver-cpu", type=int, default=None,
-                        help="pin the paced run's receiving process to this CPU")
+    parser.add_argument(
+        "--receiver-cpu", type=int, default=None, help="pin the paced run's receiving process to this CPU"
+    )
     args = parser.parse_args(argv)
     result = run_floor(
-        args.listeners, args.packets, args.payload_bytes, args.profile, drain=not args.no_drain,
+        args.listeners,
+        args.packets,
+        args.payload_bytes,
+        args.profile,
+        drain=not args.no_drain,
         receiver_cpu=args.receiver_cpu,
     )
     print(json.dumps(result, indent=2))
