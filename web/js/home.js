@@ -1,0 +1,77 @@
+// The home page: live shows and the "Start a show" form.
+import { api, roomPath } from './api.js';
+import { $, h, store } from './util.js';
+
+const REFRESH_MS = 5000;
+const list = $('#rooms');
+const status = $('#rooms-status');
+const form = $('#start-form');
+const errorEl = $('#start-error');
+const titleInput = $('#title');
+const nameInput = $('#host-name');
+let lastRendered = '';
+
+function roomItem(room) {
+  const track = room.now_playing && room.now_playing.track;
+  const listeners = Number(room.listeners) || 0;
+  const href = room.room_url || roomPath(room.room_id);
+  return h('li', {},
+    h('a', { className: 'room-link', attrs: { href } },
+      h('span', { className: 'room-title', text: room.title }),
+      h('span', { className: 'room-host', text: `with ${room.host_name}` }),
+      h('span', { className: 'room-meta', text: `${listeners} listening` }),
+      track ? h('span', {
+        className: 'room-np',
+        text: `♪ ${track.title || 'Untitled'}${track.artist ? ` by ${track.artist}` : ''}`,
+      }) : null));
+}
+
+async function refresh() {
+  try {
+    const rooms = await api('/api/rooms');
+    const key = JSON.stringify(rooms);
+    if (key === lastRendered) return; // keep keyboard focus when nothing changed
+    lastRendered = key;
+    list.replaceChildren(...rooms.map(roomItem));
+    status.textContent = rooms.length
+      ? `${rooms.length} show${rooms.length === 1 ? '' : 's'} live`
+      : 'No shows live right now. Start one!';
+  } catch (err) {
+    status.textContent = `Could not load the shows: ${err.message}`;
+  }
+}
+
+function showError(message) {
+  errorEl.textContent = message;
+  errorEl.hidden = false;
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  errorEl.hidden = true;
+  const title = titleInput.value.trim();
+  const hostName = nameInput.value.trim();
+  const description = $('#description').value.trim();
+  if (!title) { showError('Give your show a title.'); titleInput.focus(); return; }
+  if (!hostName) { showError('Tell listeners your name.'); nameInput.focus(); return; }
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  button.textContent = 'Starting…';
+  try {
+    const body = { title, host_name: hostName };
+    if (description) body.description = description;
+    const created = await api('/api/rooms', { method: 'POST', body });
+    // The host token lives in localStorage only; never in a URL.
+    store.set(`onair:host:${created.room_id}`, created.host_token);
+    store.set('onair:name', hostName);
+    location.assign(created.room_url || roomPath(created.room_id));
+  } catch (err) {
+    showError(err.message);
+    button.disabled = false;
+    button.textContent = 'Go live';
+  }
+});
+
+nameInput.value = store.get('onair:name') || '';
+refresh();
+setInterval(refresh, REFRESH_MS);
