@@ -9,7 +9,7 @@ from .consumer import Consumer
 from .producer import Counters, MusicSource, Producer
 from .publisher import PublisherPeer
 from .router import Router
-from .sdp import SdpError
+from .sdp import NEGOTIATION_ERRORS, SdpError
 from .subscriber import SubscriberPeer
 from .worker import MediaWorker
 
@@ -20,6 +20,7 @@ __all__ = [
     "Counters",
     "MediaWorker",
     "MusicSource",
+    "NEGOTIATION_ERRORS",
     "Producer",
     "PublisherPeer",
     "RoomClock",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+
 _MEDIA = re.compile(r"^m=(\w+) ", re.M)
 
 
@@ -35,6 +37,12 @@ def add_opus_fmtp(sdp: str, stereo_mids: set[str]) -> str:
             )
         out.append(section)
     return "".join(out)
+
+
+# What aiortc raises for a description it cannot use (bad syntax, wrong state).
+NEGOTIATION_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, InvalidAccessError, InvalidStateError, OperationError, KeyError, IndexError,
+)
 
 
 class SdpError(ValueError):

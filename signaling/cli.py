@@ -9,6 +9,7 @@ import sys
 
 from aiohttp import web
 
+from .accesslog import AccessLogger
 from .config import Settings, build_parser, settings_from_args
 
 
@@ -54,6 +55,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         print=None,
+        access_log_class=AccessLogger,
         shutdown_timeout=5,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sfu import SdpError, server_ms
+from sfu import NEGOTIATION_ERRORS, SdpError, server_ms
 
 from . import permissions
 from .errors import ApiError
@@ -72,10 +72,10 @@ async def answer(room: Room, me: Participant, msg: dict) -> None:
         raise ApiError("conflict", "no sub connection is open")
     try:
         await peer.handle_answer(sdp)  # type: ignore[arg-type]
-    except ApiError:
-        raise
-    except Exception as exc:  # aiortc raises many kinds on a bad SDP
-        raise ApiError("bad_request", f"unusable answer: {exc}"[:200]) from None
+    except SdpError as exc:
+        raise ApiError("bad_request", str(exc)) from None
+    except NEGOTIATION_ERRORS:  # aiortc refused it, or no offer is pending
+        raise ApiError("bad_request", "the answer could not be applied") from None
 
 
 @handles("offer")
@@ -92,9 +92,9 @@ async def offer(room: Room, me: Participant, msg: dict) -> None:
         answer_sdp = await peer.handle_offer(sdp)
     except SdpError as exc:
         raise ApiError("bad_request", str(exc)) from None
-    except Exception as exc:
+    except NEGOTIATION_ERRORS:  # aiortc refused the description
         await room.router.close_publisher(me.participant_id)
-        raise ApiError("bad_request", f"unusable offer: {exc}"[:200]) from None
+        raise ApiError("bad_request", "the offer could not be parsed as SDP") from None
     room.send_to(me.participant_id, {"type": "answer", "pc": "pub", "sdp": answer_sdp})
     await room.router.reconcile()
 

@@ -111,6 +111,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    from . import operator_api
     from .metrics import metrics
     from .ws import room_socket
 
@@ -123,3 +124,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/config", config)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    operator_api.add_routes(app)
