@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 from pyee import EventEmitter
 
 from .consumer import Consumer
+from .delay import DelayLine
 
 ProducerKind = Literal["music", "voice"]
 _ids = itertools.count(1)
@@ -49,32 +50,50 @@ class Producer(EventEmitter):
         self.audio_level: int = 127  # RFC 6464: 0 loudest, 127 silent
         self.audio_level_at = 0.0  # server_ms of the last level
         self._counters = counters
-        self._consumers: list[Consumer] = []
+        self._consumers: list[Consumer] = []  # the live feed: the stage
+        self._audience: list[Consumer] = []  # the audience feed, through the delay line
+        self.delay = DelayLine(self._to_audience, self._audience_jumped)
 
     @property
     def consumers(self) -> tuple[Consumer, ...]:
-        return tuple(self._consumers)
+        return tuple(self._consumers) + tuple(self._audience)
 
-    def add_consumer(self, consumer: Consumer) -> None:
-        if consumer not in self._consumers:
-            consumer.rebase()
-            self._consumers.append(consumer)
+    def add_consumer(self, consumer: Consumer, *, live: bool = True) -> None:
+        """Attach ``consumer`` to the live feed or to the (delayed) audience feed."""
+        self.remove_consumer(consumer)
+        consumer.rebase()
+        (self._consumers if live else self._audience).append(consumer)
 
     def remove_consumer(self, consumer: Consumer) -> None:
-        try:
-            self._consumers.remove(consumer)
-        except ValueError:
-            pass
+        for feed in (self._consumers, self._audience):
+            if consumer in feed:
+                feed.remove(consumer)
 
     def forward(self, payload: bytes, timestamp: int, sequence: int, marker: bool = False) -> None:
+        """Send to the stage now; queue for the audience (or send now if there is no delay)."""
         if self.paused or self.closed:
             return
-        sent = 0
         now = monotonic()
-        for consumer in self._consumers:
+        if self._consumers:
+            self._fan_out(self._consumers, payload, timestamp, sequence, marker, now)
+        if self._audience:
+            self.delay.push((payload, timestamp, sequence, marker), now)
+
+    def _to_audience(self, payload: bytes, timestamp: int, sequence: int, marker: bool, now: float) -> None:
+        if not self.closed:
+            self._fan_out(self._audience, payload, timestamp, sequence, marker, now)
+
+    def _fan_out(self, consumers: list[Consumer], payload: bytes, timestamp: int, sequence: int,
+                 marker: bool, now: float) -> None:
+        sent = 0
+        for consumer in consumers:
             if consumer.send(payload, timestamp, sequence, marker, now):
                 sent += 1
         self._counters.forwarded_packets += sent
+
+    def _audience_jumped(self) -> None:
+        for consumer in self._audience:
+            consumer.rebase()
 
     def level_now(self, now_ms: float, max_age_ms: float = 300.0) -> int:
         """The latest audio level, or 127 (silent) when no recent packet carried one."""
@@ -86,4 +105,6 @@ class Producer(EventEmitter):
         if not self.closed:
             self.closed = True
             self._consumers.clear()
+            self._audience.clear()
+            self.delay.close()
             self.emit("close")

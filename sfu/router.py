@@ -8,6 +8,7 @@ import logging
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .clock import FRAME_SAMPLES, RoomClock
+from .feeds import AudienceDelay, MemberLatency
 from .producer import Counters, MusicSource, Producer
 from .publisher import PublisherPeer
 from .subscriber import SubscriberPeer
@@ -35,11 +36,56 @@ class Router(AsyncIOEventEmitter):
         self.subscribers: dict[str, SubscriberPeer] = {}
         self.closed = False
         self._reconcile_lock = asyncio.Lock()
+        self.audience = AudienceDelay()
+        self.members: dict[str, MemberLatency] = {}  # stage members, by owner
 
     def start(self) -> None:
         self.clock.start()
 
+    # --- the two feeds ---------------------------------------------------------
+    def set_live(self, owner: str, live: bool) -> None:
+        """``owner`` hears the live feed (on stage) or the audience feed."""
+        if live:
+            self.members.setdefault(owner, MemberLatency())
+        else:
+            self.members.pop(owner, None)
+        peer = self.subscribers.get(owner)
+        if peer is not None:
+            peer.set_live(live)
+
+    def is_live(self, owner: str) -> bool:
+        return owner in self.members
+
+    def set_stats(self, owner: str, stats: dict[str, float]) -> None:
+        member = self.members.get(owner)
+        if member is not None:
+            member.stats.update(stats)
+
+    def loop_latencies(self) -> dict[str, float]:
+        """L_i of every stage member who publishes."""
+        out = {}
+        for owner, member in self.members.items():
+            if owner in self.publishers:
+                peer = self.subscribers.get(owner)
+                rtts = [c.rtt_ms for c in peer.consumers if c.rtt_ms is not None] if peer else []
+                member.rtcp_rtt_ms = min(rtts) if rtts else None
+                out[owner] = member.loop_ms()
+        return out
+
+    def update_delays(self, now_ms: float) -> None:
+        """Recompute D and each voice's D - L_i; apply them to the delay lines."""
+        loops = self.loop_latencies()
+        changed = self.audience.update(list(loops.values()), now_ms)
+        d = self.audience.delay_ms
+        self.music.delay.set_delay(d)
+        for owner, peer in self.publishers.items():
+            peer.producer.delay.set_delay(max(0.0, d - loops.get(owner, d)))
+        if changed:
+            self.emit("audience_delay", d)
+
     def _on_tick(self, tick: int, tick_ms: float) -> None:
+        if tick % 50 == 0:
+            self.update_delays(tick_ms)
         try:
             payload = self.music_source.next_frame(tick_ms)
         except Exception:  # a broken file must not stop the room's clock
@@ -55,6 +101,7 @@ class Router(AsyncIOEventEmitter):
         if owner in self.subscribers:
             raise ValueError(f"{owner} already subscribes")
         peer = SubscriberPeer(owner, self.ice_servers)
+        peer.live = owner in self.members
         self.subscribers[owner] = peer
         return peer
 
@@ -63,6 +110,8 @@ class Router(AsyncIOEventEmitter):
             return self.publishers[owner]
         peer = PublisherPeer(owner, self.ice_servers, self.counters)
         self.publishers[owner] = peer
+        loops = self.loop_latencies()
+        peer.producer.delay.set_delay(max(0.0, self.audience.delay_ms - loops.get(owner, 0.0)))
         return peer
 
     async def close_publisher(self, owner: str) -> None:
@@ -79,6 +128,7 @@ class Router(AsyncIOEventEmitter):
             await peer.close()
 
     async def remove_peer(self, owner: str) -> None:
+        self.members.pop(owner, None)
         await self.close_subscriber(owner)
         await self.close_publisher(owner)
 

@@ -53,6 +53,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
         self._closed = False
         self._negotiated_state: list[tuple[str | None, str | None]] = []
         self._guarded = False
+        self.live = False  # stage members hear the live feed, listeners the audience feed
         self.pc.on("connectionstatechange", self._on_state)
 
     @property
@@ -101,11 +102,18 @@ class SubscriberPeer(AsyncIOEventEmitter):
         self.slots.append(slot)
         return slot
 
+    def set_live(self, live: bool) -> None:
+        """Move every consumer to the live or the audience feed (the music jumps by D)."""
+        self.live = live
+        for slot in self.slots:
+            if slot.producer is not None and slot.consumer is not None:
+                slot.producer.add_consumer(slot.consumer, live=live)
+
     def _attach(self, slot: Slot, producer: Producer) -> None:
         slot.producer = producer
         slot.transceiver.direction = "sendonly"
         if slot.consumer is not None:
-            producer.add_consumer(slot.consumer)
+            producer.add_consumer(slot.consumer, live=self.live)
 
     def _detach(self, slot: Slot) -> None:
         if slot.producer is not None and slot.consumer is not None:
@@ -124,7 +132,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
         slot.consumer = consumer
         aiortc_seams.on_sender_rtcp(sender, lambda packet: _rtcp_to(consumer, packet))
         if slot.producer is not None:
-            slot.producer.add_consumer(consumer)
+            slot.producer.add_consumer(consumer, live=self.live)
 
     async def _maybe_offer(self) -> None:
         if self._awaiting_answer or not self._dirty or self._closed:

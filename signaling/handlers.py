@@ -149,3 +149,4 @@ async def stats(room: Room, me: Participant, msg: dict) -> None:
         value = number_field(msg, name, lo=0, hi=60_000, optional=True)
         if value is not None:
             me.stats[name] = float(value)
+    room.router.set_stats(me.participant_id, me.stats)

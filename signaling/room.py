@@ -64,6 +64,7 @@ class Room(AsyncIOEventEmitter):
         self.permanent = False
         self._levels_sent = False
         music.on("now_playing", self._on_now_playing)
+        router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
 
     # --- views -------------------------------------------------------------
     def summary(self) -> dict:
@@ -88,7 +89,7 @@ class Room(AsyncIOEventEmitter):
             "room": self.summary(),
             "participants": [p.to_json() for p in self.participants.values() if p.connected],
             "queue": [],
-            "now_playing": self.music.now_playing(),
+            "now_playing": self.now_playing_for(me),
             "chat": list(self.chat)[-CHAT_IN_WELCOME:],
             "rules": self.rules,
             "server_ms": server_ms(),
@@ -112,8 +113,23 @@ class Room(AsyncIOEventEmitter):
         if session is not None:
             session.send(message)
 
-    def _on_now_playing(self, now_playing: dict) -> None:
-        self.broadcast({"type": "now_playing", **now_playing})
+    def now_playing_for(self, participant: Participant) -> dict | None:
+        """Now playing as this participant hears it: the audience hears the music D later."""
+        return self._heard_by(participant, self.music.now_playing())
+
+    def _heard_by(self, participant: Participant, now_playing: dict | None) -> dict | None:
+        if now_playing is None or self.router.is_live(participant.participant_id):
+            return now_playing
+        delay = self.router.audience.delay_ms
+        return {**now_playing, "server_ms": now_playing["server_ms"] + delay}
+
+    def _on_now_playing(self, now_playing: dict | None) -> None:
+        if now_playing is None:
+            return
+        for pid, session in self.sessions.items():
+            participant = self.participants.get(pid)
+            if participant is not None:
+                session.send({"type": "now_playing", **self._heard_by(participant, now_playing)})
 
     def participant_changed(self, participant: Participant) -> None:
         self.save(participant)

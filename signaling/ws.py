@@ -109,6 +109,7 @@ async def _enter(room: Room, me: Participant, session: Session, replaced: bool) 
     me.connected = True
     room.participants[me.participant_id] = me
     room.sessions[me.participant_id] = session
+    room.router.set_live(me.participant_id, me.on_stage)
     if me.role == "host":
         room.host_left_at = None
     room.save(me)
