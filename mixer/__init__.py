@@ -1,4 +1,5 @@
-"""OnAir's music: library, decoding, the room's rotation and its Opus encoding.
+"""OnAir's music: library and loudness, decoding, the room's queue and rotation, crossfades,
+ducking under voices, a true-peak limiter, and the Opus encoding.
 
 Imports av, numpy and pyee only; never ``sfu`` or ``signaling``. ``RoomMusic``
 satisfies the SFU's ``MusicSource`` protocol (``next_frame(now_ms) -> bytes``)
@@ -7,8 +8,12 @@ structurally.
 
 from .audio import CHANNELS, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 from .decoder import DecodeError, Decoder
+from .ducker import Ducker
 from .encoder import OpusFrameEncoder
-from .library import AUDIO_EXTENSIONS, Library, Track
+from .library import AUDIO_EXTENSIONS, Library, Track, track_id_for
+from .limiter import PeakLimiter
+from .loudness import LoudnessMeter, integrated_loudness, measure_file
+from .play_queue import PlayQueue, QueueEntry
 from .room_music import RoomMusic
 from .synth import ensure_demo_library
 
@@ -20,9 +25,17 @@ __all__ = [
     "SAMPLE_RATE",
     "DecodeError",
     "Decoder",
+    "Ducker",
     "Library",
+    "LoudnessMeter",
     "OpusFrameEncoder",
+    "PeakLimiter",
+    "PlayQueue",
+    "QueueEntry",
     "RoomMusic",
     "Track",
     "ensure_demo_library",
+    "integrated_loudness",
+    "measure_file",
+    "track_id_for",
 ]

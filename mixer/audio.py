@@ -39,6 +39,16 @@ def ramp(start: float, stop: float, samples: int) -> np.ndarray:
     return (start + (stop - start) * steps).astype(np.float32)[:, None]
 
 
+def overlay(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """``a + b`` as long as the longer of the two (``a`` may be ``None``: then ``b``)."""
+    if a is None:
+        return b
+    both = silence(max(len(a), len(b)))
+    both[: len(a)] += a
+    both[: len(b)] += b
+    return both
+
+
 def fade_out(buf: np.ndarray) -> np.ndarray:
     """A copy of ``buf`` faded linearly from full level to silence over its length."""
     return buf * ramp(1.0, 0.0, len(buf))

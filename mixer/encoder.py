@@ -11,8 +11,9 @@ but ``encode`` still returns exactly one packet per call.
 Measured cost (2 vCPU AMD EPYC container, PyAV 18.1 / libopus, 128 kbit/s VBR,
 complexity 10, process CPU time over 11,800 frames): about 150 us per frame on
 the demo music (0.75 % of one core per room; VBR lands near 150 kbit/s on it),
-about 100 us on a 1 kHz sine, about 50 us on silence. Decoding the Ogg/Opus
-source adds about 45 us per frame, the rest of ``RoomMusic.render`` about 10 us.
+about 100 us on a 1 kHz sine, about 50 us on silence. ``RoomMusic.render``
+(decoding the Ogg/Opus source, crossfades, ducking, the limiter) adds about
+85 us per frame: 1.25 % of a core per room in all (``python -m benchmarks.mixer_bench``).
 """
 
 from __future__ import annotations

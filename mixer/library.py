@@ -1,26 +1,52 @@
-"""The music library: audio files found under some folders, with their tags and durations."""
+"""The music library: audio files found under some folders, with tags, durations and loudness.
+
+Every track's integrated loudness (EBU R128) is measured once, when a scan
+first meets the file, on its decoded 48 kHz audio (``loudness.measure_file``).
+A rescan reuses what it already knows about a file whose path, mtime and size
+are unchanged, so it only opens new and changed files; removed files drop out.
+
+Persistence seam: the ``Track`` of every file is a plain record
+(``to_record()`` / ``Track.from_record()``, the columns of the store's
+``tracks`` table). Hand what was saved to ``Library(folders, known=...)`` or
+``remember(...)`` before scanning, and those files are neither reopened nor
+measured again while unchanged; save ``tracks()`` after a scan. ``known`` is an
+iterable rather than a callback so that the scan thread never touches the
+caller's database connection.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import av
 
+from .decoder import DecodeError
+from .loudness import measure_file
+
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = frozenset({".mp3", ".ogg", ".opus", ".flac", ".wav", ".m4a"})
 
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True, slots=True)
 class Track:
-    """One playable file. ``track_id`` is derived from the absolute path: stable across restarts."""
+    """One playable file. ``track_id`` is derived from the absolute path: stable across restarts.
+
+    ``loudness_lufs`` is the integrated loudness (``None``: not measured, or
+    silent); ``mtime`` (seconds) and ``size`` (bytes) are the file's when it
+    was read, to tell whether it changed since.
+    """
 
     track_id: str
     title: str
@@ -28,6 +54,9 @@ class Track:
     album: str
     duration_ms: int
     path: Path
+    loudness_lufs: float | None = None
+    mtime: float = 0.0
+    size: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The public view of the track (no path)."""
@@ -39,14 +68,36 @@ class Track:
             "duration_ms": self.duration_ms,
         }
 
+    def to_record(self) -> dict[str, Any]:
+        """Every field, JSON- and SQLite-friendly (``path`` as a string): for persistence."""
+        record = self.to_json()
+        record.update(path=str(self.path), loudness_lufs=self.loudness_lufs, mtime=self.mtime, size=self.size)
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Track:
+        """The inverse of ``to_record`` (missing optional fields get their defaults)."""
+        loudness = record.get("loudness_lufs")
+        return cls(
+            track_id=str(record["track_id"]),
+            title=str(record.get("title") or ""),
+            artist=str(record.get("artist") or ""),
+            album=str(record.get("album") or ""),
+            duration_ms=int(record.get("duration_ms") or 0),
+            path=Path(record["path"]),
+            loudness_lufs=None if loudness is None else float(loudness),
+            mtime=float(record.get("mtime") or 0.0),
+            size=int(record.get("size") or 0),
+        )
+
 
 def track_id_for(path: Path) -> str:
     """A short stable id for a file: the first 12 hex digits of the sha1 of its absolute path."""
     return hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:12]
 
 
-def probe(path: Path) -> Track:
-    """Read the tags and duration of ``path``.
+def probe(path: Path, stat: os.stat_result | None = None) -> Track:
+    """Read the tags and duration of ``path`` (not its loudness); ``stat`` gives mtime and size.
 
     Raises ``av.FFmpegError``, ``OSError`` or ``ValueError`` if it is unreadable.
     """
@@ -63,43 +114,87 @@ def probe(path: Path) -> Track:
         album=tags.get("album") or "",
         duration_ms=duration_ms,
         path=path.resolve(),
+        mtime=stat.st_mtime if stat else 0.0,
+        size=stat.st_size if stat else 0,
     )
+
+
+def read_track(path: Path, stat: os.stat_result | None = None) -> Track:
+    """``probe`` and measure the loudness (``None`` if that fails: the track still plays).
+
+    Raises like ``probe`` if the file is unreadable.
+    """
+    track = probe(path, stat)
+    try:
+        loudness = measure_file(path)
+    except (DecodeError, av.FFmpegError, OSError, ValueError) as exc:
+        log.warning("cannot measure the loudness of %s: %s", path, exc)
+        loudness = None
+    return dataclasses.replace(track, loudness_lufs=loudness)
 
 
 class Library:
     """Audio files (mp3, ogg, opus, flac, wav, m4a) found recursively under ``folders``.
 
-    ``scan()`` reads them all again (unreadable files are logged and skipped);
-    ``scan_async()`` does it in a worker thread so the event loop never blocks.
-    Reads (``tracks``, ``get``, ``search``) see the result of the last completed
-    scan; a scan replaces it in one assignment, so they are safe meanwhile.
+    ``scan()`` reads new and changed files (unreadable ones are logged and
+    skipped) and forgets removed ones; ``scan_async()`` does it in a worker
+    thread so the event loop never blocks. Reads (``tracks``, ``get``,
+    ``search``) see the result of the last completed scan; a scan replaces it in
+    one assignment, so they are safe meanwhile. ``known``: tracks saved earlier
+    (see the module docstring).
     """
 
-    def __init__(self, folders: Path | str | Iterable[Path | str]) -> None:
+    def __init__(self, folders: Path | str | Iterable[Path | str], *, known: Iterable[Track] = ()) -> None:
         if isinstance(folders, (str, Path)):
             folders = [folders]
         self.folders = [Path(f) for f in folders]
         self._by_id: dict[str, Track] = {}
         self._sorted: list[Track] = []
+        self._known: dict[Path, Track] = {}
+        self._lock = threading.Lock()  # one scan at a time
+        self.remember(known)
 
-    def scan(self) -> list[Track]:
-        """Rescan every folder; returns the tracks found, sorted like ``tracks()``."""
-        found: dict[str, Track] = {}
-        for path in self._files():
-            try:
-                track = probe(path)
-            except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-                log.warning("skipping unreadable audio file %s: %s", path, exc)
-                continue
-            found[track.track_id] = track
-        ordered = sorted(found.values(), key=_sort_key)
-        self._by_id, self._sorted = found, ordered
-        log.info("library: %d tracks in %s", len(ordered), ", ".join(map(str, self.folders)))
+    def remember(self, tracks: Iterable[Track]) -> None:
+        """Tracks read earlier (e.g. from the database): reused by the next scans while unchanged.
+
+        Tracks without a loudness are ignored (measured again)."""
+        for track in tracks:
+            if track.loudness_lufs is not None:
+                self._known[track.path] = track
+
+    def scan(self, progress: Progress | None = None) -> list[Track]:
+        """Rescan every folder; returns the tracks found, sorted like ``tracks()``.
+
+        ``progress(done, total)`` is called (in the scanning thread) with 0
+        first, then after each file; ``total`` counts the candidate files.
+        """
+        with self._lock:
+            paths = list(self._files())
+            if progress is not None:
+                progress(0, len(paths))
+            found: dict[str, Track] = {}
+            read = 0
+            for done, path in enumerate(paths, 1):
+                track, fresh = self._track_for(path)
+                if track is not None:
+                    found[track.track_id] = track
+                    read += fresh
+                if progress is not None:
+                    progress(done, len(paths))
+            ordered = sorted(found.values(), key=_sort_key)
+            self._known = {t.path: t for t in ordered}  # removed files are forgotten
+            self._by_id, self._sorted = found, ordered
+        log.info(
+            "library: %d tracks (%d read and measured) in %s",
+            len(ordered),
+            read,
+            ", ".join(map(str, self.folders)),
+        )
         return list(ordered)
 
-    async def scan_async(self) -> list[Track]:
-        """``scan()`` in a worker thread."""
-        return await asyncio.to_thread(self.scan)
+    async def scan_async(self, progress: Progress | None = None) -> list[Track]:
+        """``scan()`` in a worker thread (``progress`` is called from that thread)."""
+        return await asyncio.to_thread(self.scan, progress)
 
     def tracks(self) -> list[Track]:
         """Every track, sorted by artist then title (case-insensitive)."""
@@ -117,13 +212,27 @@ class Library:
         return [
             t
             for t in self._sorted
-            if needle in t.title.casefold()
-            or needle in t.artist.casefold()
-            or needle in t.album.casefold()
+            if needle in t.title.casefold() or needle in t.artist.casefold() or needle in t.album.casefold()
         ]
 
     def __len__(self) -> int:
         return len(self._sorted)
+
+    def _track_for(self, path: Path) -> tuple[Track | None, bool]:
+        """The track of ``path`` and whether it was read now (False: unchanged since last known)."""
+        try:
+            stat = path.stat()
+            known = self._known.get(path.resolve())
+        except OSError as exc:
+            log.warning("skipping unreadable audio file %s: %s", path, exc)
+            return None, False
+        if known is not None and known.mtime == stat.st_mtime and known.size == stat.st_size:
+            return known, False
+        try:
+            return read_track(path, stat), True
+        except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
+            log.warning("skipping unreadable audio file %s: %s", path, exc)
+            return None, False
 
     def _files(self) -> Iterator[Path]:
         for folder in self.folders:

@@ -1,14 +1,17 @@
-"""Library: recursive scan, tags with fallbacks, durations, unreadable files skipped."""
+"""Library: recursive scan, tags with fallbacks, durations, loudness, rescans, unreadable files skipped."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import wave
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
+import mixer.library as library_module
 from mixer import Library, Track
 
 
@@ -130,3 +133,97 @@ async def test_scan_async_runs_off_the_loop(tmp_path: Path) -> None:
     task.cancel()
     assert len(tracks) == 4
     assert ticks > 1  # the loop kept running during the scan
+
+
+# --- loudness, rescans, persistence --------------------------------------------------
+
+
+def test_scan_measures_each_tracks_loudness(tmp_path: Path) -> None:
+    library = Library(make_library(tmp_path))
+    by_title = {t.title: t for t in library.scan()}
+    # a 440 Hz sine peaking at 0.2 (-13.98 dBFS) in both channels; the K-weighting is flat at 440 Hz,
+    # 0.69 dB under its gain at 997 Hz (where the level in dBFS and in LUFS agree)
+    assert by_title["Alpha"].loudness_lufs == pytest.approx(-13.98 - 0.69, abs=0.05)
+    assert by_title["Zeta"].loudness_lufs == pytest.approx(by_title["Alpha"].loudness_lufs, abs=0.05)
+    assert by_title["no tags here"].loudness_lufs is None  # silence
+
+
+def counting_measurements(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    measured: list[Path] = []
+    real = library_module.measure_file
+
+    def measure(path: Path) -> float | None:
+        measured.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(library_module, "measure_file", measure)
+    return measured
+
+
+def test_rescan_reads_only_new_and_changed_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = counting_measurements(monkeypatch)
+    root = make_library(tmp_path / "music")
+    library = Library(root)
+    first = {t.path.name: t for t in library.scan()}
+    assert len(measured) == 4
+    measured.clear()
+
+    assert {t.path.name: t for t in library.scan()} == first  # nothing changed: nothing opened
+    assert measured == []
+
+    write_flac(root / "new.flac", 0.5, title="New")
+    write_flac(root / "b" / "zeta.flac", 1.5, title="Zeta", artist="Bravo")  # changed: other size
+    (root / "a.flac").unlink()
+    again = {t.path.name: t for t in library.scan()}
+    assert sorted(p.name for p in measured) == ["new.flac", "zeta.flac"]
+    assert set(again) == {"new.flac", "zeta.flac", "alpha.flac", "no tags here.wav"}
+    assert abs(again["zeta.flac"].duration_ms - 1500) <= 30
+    assert again["alpha.flac"] is first["alpha.flac"]
+    assert library.get(first["a.flac"].track_id) is None  # removed
+
+
+def test_same_size_but_touched_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = counting_measurements(monkeypatch)
+    path = write_flac(tmp_path / "x.flac", 0.5, title="X")
+    library = Library(tmp_path)
+    library.scan()
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    library.scan()
+    assert [p.name for p in measured] == ["x.flac", "x.flac"]
+
+
+def test_progress_counts_every_candidate_file(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    Library(make_library(tmp_path)).scan(progress=lambda done, total: seen.append((done, total)))
+    # six audio files by name (two of them unreadable); notes.txt is no candidate
+    assert seen == [(i, 6) for i in range(7)]
+
+
+async def test_scan_async_reports_progress(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    await Library(make_library(tmp_path)).scan_async(lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (6, 6)
+
+
+def test_known_tracks_are_not_measured_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_library(tmp_path)
+    saved = [t.to_record() for t in Library(root).scan()]  # what the store would keep
+    measured = counting_measurements(monkeypatch)
+    library = Library(root, known=[Track.from_record(r) for r in saved])
+    tracks = library.scan()
+    assert measured == [tmp_path / "no tags here.wav"]  # silent: it has no loudness to reuse
+    assert [t.to_record() for t in tracks] == saved
+
+
+def test_record_round_trip_and_public_view(tmp_path: Path) -> None:
+    write_flac(tmp_path / "x.flac", 0.5, title="X", artist="Y", album="Z")
+    (track,) = Library(tmp_path).scan()
+    record = track.to_record()
+    assert set(record) == {
+        "track_id", "title", "artist", "album", "duration_ms", "path", "loudness_lufs", "mtime", "size",
+    }  # fmt: skip
+    assert record["path"] == str(tmp_path.resolve() / "x.flac")
+    assert record["size"] == (tmp_path / "x.flac").stat().st_size
+    assert Track.from_record(record) == track
+    assert set(track.to_json()) == {"track_id", "title", "artist", "album", "duration_ms"}

@@ -1,4 +1,9 @@
-"""RoomMusic on a fake clock: one frame per tick, rotation, controls, events, no clicks."""
+"""RoomMusic on a fake clock: one frame per tick, rotation, controls, events, no clicks.
+
+Most tests here check the transport with crossfades off and no loudness
+normalization (``plain``): gapless rotation, 10 ms seams. Crossfades, queue,
+loudness, ducking and the limiter have their own test files.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ import numpy as np
 import pytest
 
 from mixer import Library, RoomMusic
+from mixer.limiter import LOOKAHEAD
+
+LATENCY_MS = LOOKAHEAD / 48  # the limiter's look-ahead: samples come out 5 ms after they are rendered
 
 # title: (Hz, seconds); whole cycles do not fit, so every track ends mid-wave (a click if cut)
 TONES = {"A": (443.3, 1.0), "B": (661.7, 1.5), "C": (883.1, 2.0)}
@@ -55,6 +63,11 @@ class Ticks:
         return np.concatenate(frames)
 
 
+def plain(library: Library, **kw: object) -> RoomMusic:
+    """A RoomMusic without crossfades or loudness normalization."""
+    return RoomMusic(library, crossfade_s=0, target_lufs=None, **kw)  # type: ignore[arg-type]
+
+
 def events_of(music: RoomMusic) -> list[dict]:
     seen: list[dict] = []
     music.on("now_playing", seen.append)
@@ -68,7 +81,7 @@ def peak_hz(signal: np.ndarray) -> float:
 
 def test_ten_seconds_is_exactly_480000_samples_and_rotation(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library, clock_ms=clock.ms)
+    music = plain(library, clock_ms=clock.ms)
     events = events_of(music)
     shapes = set()
     frames = []
@@ -86,7 +99,8 @@ def test_ten_seconds_is_exactly_480000_samples_and_rotation(library: Library) ->
     titles = [e["track"]["title"] for e in events]
     assert titles == ["A", "B", "C", "A", "B", "C", "A", "B"]
     starts = [e["server_ms"] - e["position_ms"] for e in events]
-    assert starts == pytest.approx([0, 1000, 2500, 4500, 5500, 7000, 9000, 10_000], abs=1.0)
+    expected = [0, 1000, 2500, 4500, 5500, 7000, 9000, 10_000]
+    assert starts == pytest.approx([t + LATENCY_MS for t in expected], abs=1.0)
     assert not any(e["paused"] for e in events)
     for title, at in (("A", 0.5), ("B", 1.75), ("C", 3.5), ("A", 5.0)):
         start = int(at * 48_000)
@@ -94,7 +108,7 @@ def test_ten_seconds_is_exactly_480000_samples_and_rotation(library: Library) ->
 
 
 def test_no_clicks_at_track_seams(library: Library) -> None:
-    audio = Ticks().run(RoomMusic(library), 300)
+    audio = Ticks().run(plain(library), 300)
     # a 0.5 sine at 880 Hz moves at most 0.058 per sample; a cut would jump up to 0.5
     assert float(np.abs(np.diff(audio[:, 0])).max()) < 0.07
 
@@ -102,15 +116,15 @@ def test_no_clicks_at_track_seams(library: Library) -> None:
 def test_now_playing_advances_with_the_clock(library: Library) -> None:
     clock = Ticks()
     clock.n = 1000  # the clock does not start at zero
-    music = RoomMusic(library, clock_ms=clock.ms)
+    music = plain(library, clock_ms=clock.ms)
     before = music.now_playing()
     assert before is not None and before["position_ms"] == 0
-    assert before["server_ms"] == pytest.approx(20_000.0)
+    assert before["server_ms"] == pytest.approx(20_000.0 + LATENCY_MS)
     clock.run(music, 10)
     state = music.now_playing()
     assert state["track"]["title"] == "A"
     assert state["position_ms"] == 200
-    assert state["server_ms"] == pytest.approx(20_200.0)
+    assert state["server_ms"] == pytest.approx(20_200.0 + LATENCY_MS)
     clock.run(music, 15)
     assert music.now_playing()["position_ms"] == 500
     assert set(state) == {"track", "position_ms", "server_ms", "paused"}
@@ -118,13 +132,13 @@ def test_now_playing_advances_with_the_clock(library: Library) -> None:
 
 def test_skip_moves_on_and_emits(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     clock.run(music, 10)
     music.skip()
     assert events[-1]["track"]["title"] == "B"
     assert events[-1]["position_ms"] == 0
-    assert events[-1]["server_ms"] == pytest.approx(clock.ms())
+    assert events[-1]["server_ms"] == pytest.approx(clock.ms() + LATENCY_MS)
     audio = clock.run(music, 20)
     assert peak_hz(audio[960:, 0]) == pytest.approx(661.7, abs=6)
     assert float(np.abs(np.diff(audio[:, 0])).max()) < 0.07  # the skip faded, no click
@@ -134,31 +148,31 @@ def test_skip_moves_on_and_emits(library: Library) -> None:
 
 
 def test_skip_before_the_first_tick_skips_the_first_track(library: Library) -> None:
-    music = RoomMusic(library)
+    music = plain(library)
     assert music.now_playing()["track"]["title"] == "A"
     music.skip()
     assert music.now_playing()["track"]["title"] == "B"
-    music = RoomMusic(library)
+    music = plain(library)
     music.skip()
     assert music.now_playing()["track"]["title"] == "B"
 
 
 def test_pause_gives_silence_and_play_resumes(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     clock.run(music, 10)
     music.pause()
     assert events[-1]["paused"] is True and events[-1]["position_ms"] == 200
-    fade = clock.run(music, 1)
-    assert float(np.abs(fade[:480]).max()) > 0.01  # a 10 ms fade out, then silence
+    fade = clock.run(music, 1)  # what was already in the limiter's look-ahead, a 10 ms fade out, silence
+    assert float(np.abs(fade[LOOKAHEAD : LOOKAHEAD + 480]).max()) > 0.01
     assert float(np.abs(np.diff(fade[:, 0])).max()) < 0.07
-    assert not fade[480:].any()
+    assert not fade[LOOKAHEAD + 480 :].any()
     assert not clock.run(music, 50).any()
     assert music.now_playing()["position_ms"] == 200  # the position holds
     music.play()
     assert events[-1]["paused"] is False and events[-1]["position_ms"] == 200
-    assert events[-1]["server_ms"] == pytest.approx(clock.ms())
+    assert events[-1]["server_ms"] == pytest.approx(clock.ms() + LATENCY_MS)
     resumed = clock.run(music, 10)
     assert peak_hz(resumed[:, 0]) == pytest.approx(443.3, abs=6)
     assert float(np.abs(np.diff(resumed[:, 0], prepend=0.0)).max()) < 0.07  # faded in
@@ -167,7 +181,7 @@ def test_pause_gives_silence_and_play_resumes(library: Library) -> None:
 
 def test_seek_and_gain(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     clock.run(music, 5)
     music.seek(800)
@@ -185,7 +199,7 @@ def test_seek_and_gain(library: Library) -> None:
 
 def test_next_frame_is_one_opus_packet_per_tick(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     packets = []
     for _ in range(100):
         packets.append(music.next_frame(clock.ms()))
@@ -197,7 +211,7 @@ def test_next_frame_is_one_opus_packet_per_tick(library: Library) -> None:
 def test_empty_library_gives_silence(tmp_path: Path) -> None:
     library = Library(tmp_path)
     library.scan()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     clock = Ticks()
     assert not clock.run(music, 50).any()
@@ -218,7 +232,7 @@ def test_empty_library_gives_silence(tmp_path: Path) -> None:
 def test_unreadable_file_is_skipped(library: Library, tmp_path: Path) -> None:
     (tmp_path / "B.flac").write_bytes(b"fLaC but not really" * 100)  # broken after the scan
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     audio = clock.run(music, 250)  # 5 s: A, C, A, ...
     assert audio.shape == (240_000, 2)
@@ -228,10 +242,10 @@ def test_unreadable_file_is_skipped(library: Library, tmp_path: Path) -> None:
 
 def test_missed_ticks_restate_now_playing(library: Library) -> None:
     clock = Ticks()
-    music = RoomMusic(library)
+    music = plain(library)
     events = events_of(music)
     clock.run(music, 5)
     clock.n += 10  # the room clock skipped ten ticks (an underrun)
     clock.run(music, 1)
     assert events[-1]["position_ms"] == 120
-    assert events[-1]["server_ms"] == pytest.approx(clock.ms())
+    assert events[-1]["server_ms"] == pytest.approx(clock.ms() + LATENCY_MS)
