@@ -44,12 +44,11 @@ async def _media_plane(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     demo_dir = ensure_demo_library(settings.data_dir)
-    library = Library([demo_dir, *settings.music_dirs])
-    await library.scan_async()
+    store = Store.in_data_dir(settings.data_dir)
+    library = await open_library(settings, store, demo_dir)
     log.info("library: %d tracks", len(library.tracks()))
     worker = MediaWorker(settings.media_addresses, settings.ice_servers)
     worker.start()
-    store = Store.in_data_dir(settings.data_dir)
     rules = _rules(settings)
     registry = RoomRegistry(
         settings, worker, store, lambda room_id: RoomMusic(library),

@@ -80,20 +80,6 @@ async def delete_room(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def list_tracks(request: web.Request) -> web.Response:
-    from .app import LIBRARY
-
-    try:
-        limit = min(max(int(request.query.get("limit", "50")), 1), 200)
-        offset = max(int(request.query.get("offset", "0")), 0)
-    except ValueError:
-        raise ApiError("bad_request", "limit and offset must be integers") from None
-    library = request.app[LIBRARY]
-    q = request.query.get("q", "").strip()
-    tracks = library.search(q) if q else library.tracks()
-    return web.json_response([t.to_json() for t in tracks[offset : offset + limit]])
-
-
 async def config(request: web.Request) -> web.Response:
     from .app import SETTINGS
 
@@ -111,7 +97,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    from . import operator_api
+    from . import operator_api, tracks_api
     from .metrics import metrics
     from .ws import room_socket
 
@@ -120,7 +106,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/rooms/{room_id}", get_room)
     app.router.add_delete("/api/rooms/{room_id}", delete_room)
     app.router.add_get("/api/rooms/{room_id}/ws", room_socket)
-    app.router.add_get("/api/tracks", list_tracks)
+    tracks_api.add_routes(app)
     app.router.add_get("/api/config", config)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
