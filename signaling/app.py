@@ -13,6 +13,7 @@ from sfu import MediaWorker
 from . import http_api, pages
 from .config import Settings
 from .errors import error_middleware
+from .library_sync import open_library
 from .ratelimit import RateLimit
 from .registry import DEFAULT_RULES, RoomRegistry
 from .store import Store
