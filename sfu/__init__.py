@@ -6,7 +6,7 @@ and it forwards packets.
 
 from .clock import FRAME_MS, FRAME_SAMPLES, RoomClock, server_ms
 from .consumer import Consumer
-from .producer import Counters, MusicSource, Producer
+from .producer import TALKING_LEVEL, Counters, MusicSource, Producer
 from .publisher import PublisherPeer
 from .router import Router
 from .sdp import NEGOTIATION_ERRORS, SdpError
@@ -27,5 +27,6 @@ __all__ = [
     "Router",
     "SdpError",
     "SubscriberPeer",
+    "TALKING_LEVEL",
     "server_ms",
 ]

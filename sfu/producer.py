@@ -15,10 +15,16 @@ ProducerKind = Literal["music", "voice"]
 _ids = itertools.count(1)
 
 
+TALKING_LEVEL = 70  # RFC 6464 -dBov: a speaker louder than -70 dBov is talking
+
+
 class MusicSource(Protocol):
     """What the mixer provides: one encoded 20 ms stereo Opus frame per tick."""
 
     def next_frame(self, now_ms: float) -> bytes: ...
+
+    def set_voice_active(self, active: bool) -> None:
+        """Someone on stage talks (the music ducks under them) or stopped."""
 
 
 class Counters:
@@ -94,6 +100,9 @@ class Producer(EventEmitter):
     def _audience_jumped(self) -> None:
         for consumer in self._audience:
             consumer.rebase()
+
+    def talking(self, now_ms: float) -> bool:
+        return self.level_now(now_ms) <= TALKING_LEVEL
 
     def level_now(self, now_ms: float, max_age_ms: float = 300.0) -> int:
         """The latest audio level, or 127 (silent) when no recent packet carried one."""

@@ -38,6 +38,7 @@ class Router(AsyncIOEventEmitter):
         self._reconcile_lock = asyncio.Lock()
         self.audience = AudienceDelay()
         self.members: dict[str, MemberLatency] = {}  # stage members, by owner
+        self._voice_active = False
 
     def start(self) -> None:
         self.clock.start()
@@ -86,6 +87,10 @@ class Router(AsyncIOEventEmitter):
     def _on_tick(self, tick: int, tick_ms: float) -> None:
         if tick % 50 == 0:
             self.update_delays(tick_ms)
+        talking = any(p.producer.talking(tick_ms) for p in self.publishers.values())
+        if talking != self._voice_active:
+            self._voice_active = talking
+            self.music_source.set_voice_active(talking)
         try:
             payload = self.music_source.next_frame(tick_ms)
         except Exception:  # a broken file must not stop the room's clock

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from mixer import Library, RoomMusic, ensure_demo_library
+from mixer import Library, ensure_demo_library
 from sfu import MediaWorker
 
 from . import http_api, pages
 from .config import Settings
+from .desk import open_music
 from .errors import error_middleware
 from .library_sync import open_library
 from .ratelimit import RateLimit
@@ -52,7 +53,7 @@ async def _media_plane(app: web.Application) -> AsyncIterator[None]:
     worker.start()
     rules = _rules(settings)
     registry = RoomRegistry(
-        settings, worker, store, lambda room_id: RoomMusic(library),
+        settings, worker, store, lambda room_id: open_music(store, library, room_id),
         WordFilter.load(settings.word_filter), rules,
     )
     restored = registry.restore()

@@ -118,31 +118,6 @@ async def mute(room: Room, me: Participant, msg: dict) -> None:
     room.participant_changed(target)
 
 
-@handles("skip")
-async def skip(room: Room, me: Participant, msg: dict) -> None:
-    room.music.skip()
-
-
-@handles("play")
-async def play(room: Room, me: Participant, msg: dict) -> None:
-    room.music.play()
-
-
-@handles("pause")
-async def pause(room: Room, me: Participant, msg: dict) -> None:
-    room.music.pause()
-
-
-@handles("seek")
-async def seek(room: Room, me: Participant, msg: dict) -> None:
-    room.music.seek(number_field(msg, "position_ms", lo=0, hi=24 * 3600 * 1000))
-
-
-@handles("music_gain")
-async def music_gain(room: Room, me: Participant, msg: dict) -> None:
-    room.music.set_gain(float(number_field(msg, "gain", lo=0.0, hi=1.0)))
-
-
 @handles("stats")
 async def stats(room: Room, me: Participant, msg: dict) -> None:
     for name in ("rtt_ms", "jitter_buffer_ms", "output_latency_ms", "input_latency_ms"):

@@ -33,7 +33,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "pause": MODERATORS,
     "skip": MODERATORS,
     "seek": MODERATORS,
-    "music_gain": MODERATORS,
+    "music_gain": MODERATORS, "crossfade": MODERATORS, "ducking": MODERATORS,
 }
 
 

@@ -135,6 +135,7 @@ class RoomRegistry:
             await asyncio.sleep(5.0)
             now = time.monotonic()
             for room in list(self.rooms.values()):
+                room.save_music()
                 if room.permanent or room.host_left_at is None:
                     continue
                 if now - room.host_left_at > self.settings.host_grace_s:

@@ -22,7 +22,6 @@ from .wordfilter import WordFilter
 log = logging.getLogger(__name__)
 
 CHAT_IN_WELCOME = 50
-TALKING_MAX_LEVEL = 70  # RFC 6464 -dBov: quieter than -70 dBov is not talking
 
 
 class Room(AsyncIOEventEmitter):
@@ -64,6 +63,7 @@ class Room(AsyncIOEventEmitter):
         self.permanent = False
         self._levels_sent = False
         music.on("now_playing", self._on_now_playing)
+        music.on("queue", self._on_queue)
         router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
 
     # --- views -------------------------------------------------------------
@@ -88,7 +88,8 @@ class Room(AsyncIOEventEmitter):
             "resume_token": me.resume_token,
             "room": self.summary(),
             "participants": [p.to_json() for p in self.participants.values() if p.connected],
-            "queue": [],
+            "queue": self.music.queue(),
+            "music_settings": self.music_settings(),
             "now_playing": self.now_playing_for(me),
             "chat": list(self.chat)[-CHAT_IN_WELCOME:],
             "rules": self.rules,
@@ -123,9 +124,27 @@ class Room(AsyncIOEventEmitter):
         delay = self.router.audience.delay_ms
         return {**now_playing, "server_ms": now_playing["server_ms"] + delay}
 
+    def _on_queue(self, queue: list[dict]) -> None:
+        self.save_music()
+        self.broadcast({"type": "queue", "queue": queue})
+
+    def music_settings(self) -> dict:
+        return {"gain": self.music.gain, "crossfade_s": self.music.crossfade_s,
+                "ducking_db": self.music.ducking_db}
+
+    def save_music(self) -> None:
+        """Remember the queue and playback, so a restart resumes the music where it was."""
+        state = self.music.state()
+        self.store.save_queue(self.room_id, state["queue"])
+        self.store.save_playback(
+            self.room_id, track_id=state["track_id"], position_ms=state["position_ms"],
+            paused=state["paused"], gain=state["gain"], crossfade_s=state["crossfade_s"],
+        )
+
     def _on_now_playing(self, now_playing: dict | None) -> None:
         if now_playing is None:
             return
+        self.save_music()
         for pid, session in self.sessions.items():
             participant = self.participants.get(pid)
             if participant is not None:
@@ -150,9 +169,8 @@ class Room(AsyncIOEventEmitter):
         """``levels`` of the speakers talking now; one empty update when all fall silent."""
         levels = {}
         for owner, publisher in self.router.publishers.items():
-            level = publisher.producer.level_now(now_ms)
-            if level <= TALKING_MAX_LEVEL:
-                levels[owner] = level
+            if publisher.producer.talking(now_ms):
+                levels[owner] = publisher.producer.level_now(now_ms)
         if levels or self._levels_sent:
             self.broadcast({"type": "levels", "levels": levels})
         self._levels_sent = bool(levels)

@@ -10,7 +10,7 @@ import time
 
 from aiohttp import WSMsgType, web
 
-from . import moderation, stage  # noqa: F401  (their handlers register on import)
+from . import desk, moderation, stage  # noqa: F401  (their handlers register on import)
 from .errors import CLOSE_REPLACED, CLOSE_TOO_BIG, JOIN_CLOSE, ApiError
 from .handlers import dispatch
 from .participant import Participant
