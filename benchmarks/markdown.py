@@ -31,6 +31,7 @@ RSS per listener is from the first run of each size (later runs reuse memory).
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("runs", "runs"),
     ("joined", "joined"),
+    ("join_ms_p95", "join p95 ms"),
     ("first_audio_ms_p95", "first audio p95 ms"),
     ("loss_pct", "loss %"),
     ("realtime_pct", "real time %"),
@@ -38,6 +39,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("cpu_us_per_forwarded_packet", "server us/packet"),
     ("ratio_to_floor", "x floor"),
     ("rss_per_listener_first", "RSS/listener KB"),
+    ("server_tick_late_ms_p99", "tick late p99 ms"),
+    ("server_music_underruns", "music underruns"),
     ("loadgen_cpu_pct", "loadgen CPU %"),
 )
 

@@ -33,6 +33,7 @@ KEYS = (
     "joined",
     "failed",
     "first_audio_ms_p95",
+    "join_ms_p95",
     "loss_pct",
     "realtime_pct",
     "loadgen_cpu_pct",
@@ -42,6 +43,8 @@ KEYS = (
     "forwarded_packets",
     "server_cpu_seconds",
     "window_s",
+    "server_tick_late_ms_p99",
+    "server_music_underruns",
 )
 
 

@@ -15,6 +15,7 @@ ROOMS = "onair_rooms"
 # optional: reported when the server has them
 UNDERRUNS = "onair_music_underruns_total"
 TICK_LATE_MAX = "onair_music_tick_late_ms_max"
+TICK_LATE_P99 = "onair_music_tick_late_ms_p99"
 
 
 def parse_prometheus(text: str) -> dict[str, float]:

@@ -69,6 +69,7 @@ def server_figures(
         "server_music_underruns": mc.delta(start, end, mc.UNDERRUNS),
         "server_music_underruns_joining": mc.delta(baseline, start, mc.UNDERRUNS),
         "server_tick_late_ms_max": _round(end.get(mc.TICK_LATE_MAX) if end else None),
+        "server_tick_late_ms_p99": _round(end.get(mc.TICK_LATE_P99) if end else None),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 FRAME_MS = 20
@@ -17,15 +18,28 @@ def server_ms() -> float:
 
 
 class TickStats:
-    """Lateness and underruns of a ticker, for metrics."""
+    """Lateness and underruns of a ticker, for metrics (the last minute of ticks kept)."""
 
-    __slots__ = ("ticks", "late_ms_max", "late_ms_sum", "underruns")
+    __slots__ = ("ticks", "late_ms_max", "late_ms_sum", "underruns", "recent")
 
     def __init__(self) -> None:
         self.ticks = 0
         self.late_ms_max = 0.0
         self.late_ms_sum = 0.0
         self.underruns = 0
+        self.recent: deque[float] = deque(maxlen=3000)
+
+    def add(self, late_ms: float) -> None:
+        self.ticks += 1
+        self.late_ms_sum += late_ms
+        self.late_ms_max = max(self.late_ms_max, late_ms)
+        self.recent.append(late_ms)
+
+    def late_ms_p99(self) -> float:
+        if not self.recent:
+            return 0.0
+        ordered = sorted(self.recent)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 class RoomClock:
@@ -82,8 +96,6 @@ class RoomClock:
                 self.stats.underruns += skipped
                 self.tick += skipped
                 continue
-            self.stats.ticks += 1
-            self.stats.late_ms_sum += late
-            self.stats.late_ms_max = max(self.stats.late_ms_max, late)
+            self.stats.add(late)
             self._on_tick(self.tick, due)
             self.tick += 1

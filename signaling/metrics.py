@@ -73,6 +73,12 @@ def render(registry: RoomRegistry, worker: MediaWorker) -> str:
             "worst tick lateness in ms",
             max((t.late_ms_max for t in ticks), default=0.0),
         ),
+        (
+            "onair_music_tick_late_ms_p99",
+            "gauge",
+            "99th percentile of tick lateness over the last minute, worst room",
+            max((t.late_ms_p99() for t in ticks), default=0.0),
+        ),
     ]
     out = []
     for name, kind, help_text, value in lines:
