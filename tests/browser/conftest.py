@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ONAIR_CHROMIUM", "/usr/lib/chromium/chromium")
 ONAIR = ROOT / ".venv" / "bin" / "onair"
 TONE_HZ = 1000.0
+CALLER_TONE_HZ = 2000.0
+ADMIN_TOKEN = "browser-tests-operator-token"
 
 
 def chromium_args(wav: Path) -> list[str]:
@@ -57,6 +59,11 @@ def write_tone_wav(path: Path, freq: float = TONE_HZ, seconds: float = 4.0,
 @pytest.fixture(scope="session")
 def tone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tone_wav(tmp_path_factory.mktemp("wav") / "tone-1khz.wav")
+
+
+@pytest.fixture(scope="session")
+def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tone_wav(tmp_path_factory.mktemp("wav") / "tone-2khz.wav", freq=CALLER_TONE_HZ)
 
 
 def _free_port() -> int:
@@ -97,8 +104,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     log = data / "server.log"
     args = [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data),
             "--media-address", "127.0.0.1", "--no-demo", "--log-level", "warning"]
+    env = {**os.environ, "ONAIR_ADMIN_TOKEN": ADMIN_TOKEN}  # to read reports back
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     server = LiveServer(f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + 30
@@ -143,14 +151,25 @@ def browser(playwright_sync, tone_wav: Path) -> Iterator[object]:  # type: ignor
     b.close()
 
 
+@pytest.fixture(scope="session")
+def caller_browser(playwright_sync, caller_wav: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A second Chromium whose fake microphone plays 2 kHz: Chromium takes the
+    capture file per launch, so a caller with its own tone needs its own browser."""
+    b = playwright_sync.chromium.launch(executable_path=CHROMIUM, args=chromium_args(caller_wav))
+    yield b
+    b.close()
+
+
 @pytest.fixture
-def new_page(browser, live_server: LiveServer) -> Iterator[Callable[[], object]]:  # type: ignore[no-untyped-def]
+def new_page(browser, live_server: LiveServer) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
     """Pages in fresh contexts (own localStorage), microphone granted to every one:
-    without it Chromium gathers no 127.0.0.1 candidate, even to listen."""
+    without it Chromium gathers no 127.0.0.1 candidate, even to listen.
+    `make(on=other_browser, viewport={"width": 390, "height": 844})` for another browser or size."""
     contexts = []
 
-    def make():  # type: ignore[no-untyped-def]
-        ctx = browser.new_context(permissions=["microphone"], base_url=live_server.url)
+    def make(on=None, viewport=None):  # type: ignore[no-untyped-def]
+        extra = {"viewport": viewport} if viewport else {}
+        ctx = (on or browser).new_context(permissions=["microphone"], base_url=live_server.url, **extra)
         ctx.set_default_timeout(15_000)
         contexts.append(ctx)
         page = ctx.new_page()

@@ -7,19 +7,16 @@ and the music (non-silent); chat crosses between pages and stays plain text.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import TONE_HZ, LiveServer
+from .helpers import create_room, diagnostics, join, tap_to_listen_if_needed
 
 pytestmark = pytest.mark.browser
-
-LIVE = re.compile(r"^Live")
 
 # Runs in the listener's page: WebAudio analysers over the received streams,
 # taken from the page's own <audio> elements (remote audio reaches WebAudio
@@ -75,34 +72,6 @@ async ({ toneHz, seconds }) => {
   return out;
 }
 """
-
-
-def join(page: Page, name: str, *, wait_audio: bool = True) -> None:
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name=re.compile(r"^Join")).click()
-    expect(page.locator("#room-view")).to_be_visible()
-    if wait_audio:
-        expect(page.locator("#conn-state")).to_have_text(LIVE, timeout=15_000)
-
-
-def tap_to_listen_if_needed(page: Page) -> None:
-    tap = page.get_by_role("button", name="Tap to listen")
-    if tap.is_visible():
-        tap.click()
-
-
-def create_room(server: LiveServer, title: str) -> dict:
-    req = urllib.request.Request(
-        f"{server.url}/api/rooms", method="POST",
-        data=json.dumps({"title": title, "host_name": "Somebody"}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 201
-        return json.loads(resp.read())
-
-
-def diagnostics(*pages: Page) -> str:
-    return "\n".join(f"--- {p.url}\n" + "\n".join(p.console_lines[-20:]) for p in pages)  # type: ignore[attr-defined]
 
 
 @pytest.mark.timeout(50)

@@ -60,6 +60,10 @@ form.addEventListener('submit', async (ev) => {
   try {
     const body = { title, host_name: hostName };
     if (description) body.description = description;
+    const rules = $('#rules').value.split('\n').map((r) => r.trim()).filter(Boolean);
+    if (rules.length > 10) { showError('At most 10 rules.'); resetButton(); return; }
+    if (rules.some((r) => r.length > 200)) { showError('Keep each rule under 200 characters.'); resetButton(); return; }
+    if (rules.length) body.rules = rules;
     const created = await api('/api/rooms', { method: 'POST', body });
     // The host token lives in localStorage only; never in a URL.
     store.set(`onair:host:${created.room_id}`, created.host_token);
@@ -67,10 +71,15 @@ form.addEventListener('submit', async (ev) => {
     location.assign(created.room_url || roomPath(created.room_id));
   } catch (err) {
     showError(err.message);
-    button.disabled = false;
-    button.textContent = 'Go live';
+    resetButton();
   }
 });
+
+function resetButton() {
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = false;
+  button.textContent = 'Go live';
+}
 
 nameInput.value = store.get('onair:name') || '';
 refresh();

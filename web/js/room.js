@@ -1,18 +1,21 @@
 // The room page: join, then follow the show over the WebSocket (PROTOCOL.md).
+// Media lives in media.js, the stage and call-in queue in stage.js, actions on
+// people and messages in moderation.js, the reconnect policy in reconnect.js.
 import { api, loadConfig } from './api.js';
+import { wireAuditLog } from './auditlog.js';
 import { ChatView } from './chat.js';
 import { ServerClock } from './clock.js';
-import { Mic } from './mic.js';
+import { Media } from './media.js';
+import { Moderation } from './moderation.js';
 import { NowPlayingView } from './nowplaying.js';
-import { PeopleView, STAGE_ROLES } from './people.js';
-import { Publisher } from './publisher.js';
-import { Signal } from './signal.js';
-import { describeQuality, outputLatencyMs, sampleSub, statsMessage } from './stats.js';
-import { Subscriber } from './subscriber.js';
-import { $, show, store, uuid } from './util.js';
+import { closeOutcome, Reconnector } from './reconnect.js';
+import { showCachedRules, showRules } from './rules.js';
+import { describeError, Signal } from './signal.js';
+import { STAGE_ROLES, StageView } from './stage.js';
+import { $, show, store } from './util.js';
 import {
   chatError, confirmTwice, loadSummary, notice, renderControls as renderControlsView, renderRoom,
-  setPhase, showFinal, showJoinError, showView,
+  setBanner, setPhase, showFinal, showJoinError, showView,
 } from './view.js';
 
 const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
@@ -21,36 +24,52 @@ const KEYS = { host: `onair:host:${roomId}`, resume: `onair:resume:${roomId}`, n
 const state = {
   phase: 'idle', name: '', me: null, role: null, room: {}, participants: new Map(),
   hiddenListeners: 0, nowPlaying: null, inRoom: false, socketWelcomed: false, final: null,
-  tokenKind: null, lastError: null, retries: 0, micOn: true, selfMuted: false,
-  subState: 'new', pubState: '', volume: 1,
+  tokenKind: null, lastError: null, micOn: true, selfMuted: false, leavingStage: false,
+  subState: 'new', pubState: '', hostAway: false, kickReason: '', names: new Map(),
 };
 
 let config = { ice_servers: [], max_chat_length: 500 };
 const configReady = loadConfig().then((c) => { config = c; $('#chat-input').maxLength = c.max_chat_length; });
-let audioCtx = null;
-let sub = null;
-let pub = null;
-let mic = null;
-let loopTimer = 0;
-let loopTicks = 0;
-let reconnectTimer = 0;
-let lastQuality = null;
-let sampling = false;
-const pendingChat = new Map(); // id -> text
-
-const clock = new ServerClock();
-const chat = new ChatView($('#chat-log'));
-const nowPlaying = new NowPlayingView(clock);
-const people = new PeopleView({
-  promote: (id) => request({ type: 'promote', participant_id: id }),
-  demote: (id) => request({ type: 'demote', participant_id: id }),
-  mute: (id, muted) => request({ type: 'mute', participant_id: id, muted }),
-});
-const signal = new Signal(roomId, { onMessage, onClose });
 
 const onStage = () => STAGE_ROLES.has(state.role);
 const canModerate = () => state.role === 'host' || state.role === 'moderator';
 const self = () => state.participants.get(state.me);
+const musicPlaying = () => !!(state.nowPlaying && !state.nowPlaying.paused);
+
+const clock = new ServerClock();
+const signal = new Signal(roomId, { onMessage, onClose });
+const reconnector = new Reconnector(connect);
+const nowPlaying = new NowPlayingView(clock);
+const media = new Media({
+  config: () => config, clock, send: (m) => signal.send(m), notice, onStage,
+  pubState: () => state.pubState,
+  onSubState(s) {
+    state.subState = s;
+    if (s === 'connected' && state.phase === 'connecting') phase('live');
+    if (s === 'failed') forceReconnect();
+  },
+  onPubState(s) { state.pubState = s; renderControls(); },
+  onBroken(reason) { notice(reason); forceReconnect(); },
+});
+
+/** A request whose refusal is shown in the notice area. */
+function act(msg, done) {
+  return signal.request(msg).then(() => { if (done) notice(done); }, (err) => notice(describeError(err)));
+}
+
+const moderation = new Moderation({
+  request: (msg) => signal.request(msg), me: () => state.me, role: () => state.role,
+  person: (id) => state.participants.get(id), notice,
+});
+const chat = new ChatView($('#chat-log'), (m) => moderation.openMessage(m));
+const stage = new StageView({
+  promote: (id) => act({ type: 'promote', participant_id: id }),
+  demote: (id) => act({ type: 'demote', participant_id: id }),
+  mute: (id, muted) => act({ type: 'mute', participant_id: id, muted }),
+  makeModerator: (id) => act({ type: 'make_moderator', participant_id: id }),
+  more: (id) => moderation.openPerson(id),
+  refresh: () => renderPeople(),
+});
 
 // ---- UI state -------------------------------------------------------------
 
@@ -61,35 +80,33 @@ function phase(p) {
 
 function joinFailed(message) {
   state.inRoom = false;
+  reconnector.done();
   phase('idle');
   showJoinError(message);
 }
 
 function renderControls() {
+  const me = self();
   renderControlsView({
     role: state.role, onStage: onStage(), canModerate: canModerate(),
     isHost: state.role === 'host' && !!store.get(KEYS.host), micOn: state.micOn,
-    handRaised: !!(self() && self().hand_raised),
+    mutedByMod: !!(me && me.muted && !state.selfMuted),
+    handRaised: !!(me && me.hand_raised), chatMuted: !!(me && me.chat_muted),
     paused: !!(state.nowPlaying && state.nowPlaying.paused), pubState: state.pubState,
   });
 }
 
 function renderPeople() {
-  people.render(state);
+  stage.render(state);
+  const hostHere = [...state.participants.values()].some((p) => p.role === 'host');
+  if (hostHere) state.hostAway = false;
+  setBanner($('#host-away'), state.hostAway && state.role !== 'host'
+    ? `The host is reconnecting…${musicPlaying() ? ' The music keeps playing.' : ''}` : '');
 }
 
 // ---- Connection -----------------------------------------------------------
 
-function ensureAudioContext() {
-  if (!audioCtx) {
-    try { audioCtx = new AudioContext(); } catch { audioCtx = null; }
-  }
-  if (audioCtx && audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
-  return audioCtx;
-}
-
 function connect() {
-  clearTimeout(reconnectTimer);
   const hostToken = store.get(KEYS.host);
   const resumeToken = store.get(KEYS.resume);
   state.tokenKind = hostToken ? 'host' : resumeToken ? 'resume' : null;
@@ -101,286 +118,179 @@ function connect() {
 
 function scheduleReconnect() {
   phase('reconnecting');
-  const delay = Math.min(10000, 500 * 2 ** state.retries) * (0.8 + Math.random() * 0.4);
-  state.retries += 1;
-  clearTimeout(reconnectTimer);
-  reconnectTimer = setTimeout(connect, delay);
+  reconnector.schedule();
 }
 
 /** Media broke (ICE failed, bad SDP): rejoin with the resume token. */
 function forceReconnect() {
   signal.close(4000);
-  stopLoops();
-  teardownMedia();
+  media.teardown();
   scheduleReconnect();
 }
 
 function onClose(code) {
-  stopLoops();
-  teardownMedia();
-  const final = state.final
-    || { 4003: 'kicked', 4004: 'ended', 4009: 'replaced' }[code];
-  if (final) { finish(final); return; }
-  if (!state.socketWelcomed && code >= 4400 && code < 4600) {
-    if (code === 4401 && state.tokenKind === 'resume') { store.remove(KEYS.resume); connect(); return; }
-    if (code === 4401 && state.tokenKind === 'host') store.remove(KEYS.host);
-    if (code === 4404 && state.inRoom) { finish('ended'); return; }
-    if (state.inRoom && (code === 4429 || code === 4503)) { scheduleReconnect(); return; }
-    joinFailed(state.lastError ? state.lastError.message : `Could not join (code ${code}).`);
-    return;
+  media.teardown();
+  const out = closeOutcome(code, {
+    final: state.final, welcomed: state.socketWelcomed, inRoom: state.inRoom, tokenKind: state.tokenKind,
+  });
+  if (out.action === 'final') finish(out.kind);
+  else if (out.action === 'drop-resume') { store.remove(KEYS.resume); connect(); }
+  else if (out.action === 'retry') scheduleReconnect();
+  else {
+    if (out.action === 'drop-host') store.remove(KEYS.host);
+    joinFailed(state.lastError ? state.lastError.message
+      : state.inRoom || state.socketWelcomed ? `Could not join (code ${code}).`
+        : 'Could not connect to the show. Check your connection and try again.');
   }
-  if (!state.inRoom) { joinFailed('Could not connect to the show. Check your connection and try again.'); return; }
-  scheduleReconnect();
 }
 
 function finish(kind) {
   state.final = kind;
   state.inRoom = false;
-  clearTimeout(reconnectTimer);
+  reconnector.done();
   signal.close();
-  stopLoops();
-  teardownMedia();
+  media.teardown();
+  moderation.close();
+  const reason = state.kickReason.replace(/\.+$/, '');
   const texts = {
     ended: ['The show has ended', 'Thanks for listening.'],
-    kicked: ['You were removed from the show', state.kickReason ? `Reason: ${state.kickReason}` : ''],
+    kicked: ['You were removed from the show', reason ? `Reason: ${reason}.` : 'A moderator removed you.'],
+    banned: ['You are banned from this show', 'You cannot join this show again.'],
     replaced: ['You joined from somewhere else', 'This page was disconnected because you joined the show again in another tab or device.'],
   }[kind] || ['Disconnected', ''];
   if (kind === 'ended') { store.remove(KEYS.resume); store.remove(KEYS.host); }
-  if (kind === 'kicked') store.remove(KEYS.resume);
-  phase(kind === 'ended' ? 'ended' : kind === 'kicked' ? 'kicked' : 'idle');
+  if (kind === 'kicked' || kind === 'banned') store.remove(KEYS.resume);
+  phase(kind === 'ended' ? 'ended' : kind === 'kicked' || kind === 'banned' ? 'kicked' : 'idle');
   showFinal(texts[0], texts[1], kind === 'replaced');
 }
 
 function leave() {
   state.final = 'left';
   state.inRoom = false;
-  clearTimeout(reconnectTimer);
+  reconnector.done();
   signal.close();
-  stopLoops();
-  teardownMedia();
+  media.teardown();
   showView('join');
   phase('idle');
   $('#join-button').disabled = false;
-}
-
-function request(msg) {
-  if (!signal.send({ ...msg, id: uuid() })) notice('Not connected right now.');
-}
-
-// ---- Media ----------------------------------------------------------------
-
-function onSubState(s) {
-  state.subState = s;
-  if (s === 'connected' && state.phase === 'connecting') phase('live');
-  if (s === 'failed') forceReconnect();
-}
-
-function handleOffer(msg) {
-  if (msg.pc !== 'sub') return;
-  if (!sub) {
-    sub = new Subscriber({
-      iceServers: config.ice_servers, sink: $('#audio-sink'), onState: onSubState,
-      onAutoplayBlocked: () => {
-        const tap = $('#tap-to-listen');
-        if (tap.hidden) { show(tap, true); tap.focus(); }
-      },
-      onAutoplayResolved: () => show($('#tap-to-listen'), false),
-    });
-    sub.setVolume(state.volume);
-  }
-  const s = sub;
-  s.handleOffer(msg)
-    .then((sdp) => { if (s === sub) signal.send({ type: 'answer', pc: 'sub', sdp }); })
-    .catch((err) => {
-      if (s !== sub) return;
-      console.error('sub offer failed', err);
-      notice('Audio setup failed; reconnecting…');
-      forceReconnect();
-    });
-}
-
-async function startPub() {
-  const p = new Publisher({
-    iceServers: config.ice_servers,
-    send: (m) => signal.send(m),
-    onState: (s) => {
-      if (pub !== p) return;
-      state.pubState = s;
-      renderControls();
-      if (s === 'failed') forceReconnect(); // no ICE restart: rejoin with the resume token
-    },
-  });
-  pub = p;
-  try {
-    if (!mic) mic = new Mic(ensureAudioContext(), $('#mic-meter'));
-    const track = await mic.open();
-    if (pub !== p) return;
-    mic.setEnabled(state.micOn);
-    await p.start(track);
-  } catch (err) {
-    if (pub !== p) return;
-    state.pubState = 'no microphone';
-    renderControls();
-    notice(`Microphone unavailable: ${err.message}`);
-  }
-}
-
-function stopPub() {
-  if (pub) pub.close();
-  pub = null;
-  if (mic) mic.close();
-  mic = null;
-  state.pubState = '';
-}
-
-function syncStage() {
-  if (onStage()) { if (!pub) startPub(); } else stopPub();
-  renderControls();
-}
-
-function teardownMedia() {
-  if (sub) sub.close();
-  sub = null;
-  stopPub();
-  state.subState = 'new';
-  lastQuality = null;
-  show($('#tap-to-listen'), false);
-}
-
-// ---- Periodic work: clock sync, quality, stats -----------------------------
-
-function startLoops() {
-  stopLoops();
-  loopTicks = 0;
-  const tick = () => {
-    // ping at 0, 0.5, 1, 1.5 s then every 3 s; quality and stats every 2 s
-    if (loopTicks < 4 || loopTicks % 6 === 0) signal.send(clock.pingMessage());
-    if (loopTicks % 4 === 3) sampleQuality();
-    loopTicks += 1;
-  };
-  tick();
-  loopTimer = setInterval(tick, 500);
-}
-
-function stopLoops() {
-  clearInterval(loopTimer);
-  loopTimer = 0;
-}
-
-async function sampleQuality() {
-  if (sampling) return;
-  sampling = true;
-  try {
-    const pc = sub && sub.pc;
-    const musicMid = sub ? sub.musicMid : null;
-    const musicEl = sub && musicMid !== null ? sub.audio.get(musicMid) : null;
-    const musicTrack = musicEl && musicEl.srcObject ? musicEl.srcObject.getAudioTracks()[0] : null;
-    const q = await sampleSub(pc, musicMid, musicTrack && musicTrack.id, lastQuality);
-    lastQuality = q;
-    $('#quality').textContent = describeQuality(q, onStage() ? state.pubState : '');
-    if (onStage()) {
-      signal.send(statsMessage({
-        rttMs: q.rttMs !== undefined ? q.rttMs : clock.rtt,
-        jitterBufferMs: q.jitterBufferMs,
-        outputMs: outputLatencyMs(audioCtx),
-        inputMs: mic ? mic.latencyMs() : undefined,
-      }));
-    }
-  } catch (err) {
-    console.warn('stats failed', err);
-  } finally {
-    sampling = false;
-  }
 }
 
 // ---- Server messages ------------------------------------------------------
 
 function setParticipant(p) {
   if (!p || !p.participant_id) return;
+  const old = state.participants.get(p.participant_id);
   state.participants.set(p.participant_id, p);
+  state.names.set(p.participant_id, p.name);
   if (p.participant_id === state.me) {
     if (p.role && p.role !== state.role) { state.role = p.role; syncStage(); }
     if (p.muted && state.micOn) state.micOn = false;
     else if (!p.muted && !state.micOn && !state.selfMuted) state.micOn = true;
-    if (mic) mic.setEnabled(state.micOn);
+    media.setMicEnabled(state.micOn);
+    if (old && !!old.chat_muted !== !!p.chat_muted) {
+      notice(p.chat_muted ? 'A moderator muted you in chat.' : 'You may chat again.');
+    }
+    return;
   }
+  if (canModerate() && p.role === 'listener' && p.hand_raised && !(old && old.hand_raised)) {
+    notice(`${p.name} raised a hand.`);
+  }
+  if (p.role === 'host' && state.hostAway && state.role !== 'host') notice('The host is back.');
+}
+
+function syncStage() {
+  media.setOnStage(onStage());
+  renderControls();
 }
 
 const handlers = {
   welcome(m) {
+    const again = state.inRoom;
     state.inRoom = true;
     state.socketWelcomed = true;
-    state.retries = 0;
+    reconnector.done();
     state.me = m.participant_id;
     state.role = m.role;
     if (m.resume_token) store.set(KEYS.resume, m.resume_token);
     state.room = m.room || {};
     state.participants = new Map((m.participants || []).map((p) => [p.participant_id, p]));
+    for (const p of state.participants.values()) state.names.set(p.participant_id, p.name);
     const listed = [...state.participants.values()].filter((p) => p.role === 'listener').length;
     state.hiddenListeners = Math.max(0, (Number(state.room.listeners) || 0) - listed);
+    state.hostAway = false;
     const me = self();
     state.micOn = !(me && me.muted);
+    media.setMicEnabled(state.micOn);
     clock.seed(m.server_ms);
+    chat.setMe(state.me);
     chat.setHistory(m.chat);
     state.nowPlaying = m.now_playing !== undefined ? m.now_playing : state.room.now_playing;
     nowPlaying.set(state.nowPlaying);
     nowPlaying.setQueue(m.queue);
     renderRoom(state.room);
     showView('room');
+    showRules(roomId, m.rules);
     phase('connecting');
-    startLoops();
+    media.startLoops();
     syncStage();
     renderPeople();
+    if (again) notice('Reconnected.');
   },
-  ack(m) { pendingChat.delete(m.ref); },
   error(m) {
-    const text = m.message || m.code || 'Something went wrong';
-    if (m.ref && pendingChat.has(m.ref)) {
-      const original = pendingChat.get(m.ref);
-      pendingChat.delete(m.ref);
-      chatError(m.code === 'rate_limited' ? `Slow down: ${text}` : text);
-      if (!$('#chat-input').value) $('#chat-input').value = original;
-      return;
-    }
     if (!state.socketWelcomed) { state.lastError = m; return; }
-    if (pub && m.ref && m.ref === pub.offerId) {
+    if (media.isPubOffer(m.ref)) {
       state.pubState = 'failed';
       renderControls();
-      notice(`Your microphone could not go on air: ${text}`);
+      notice(`Your microphone could not go on air: ${describeError(m)}`);
       return;
     }
-    notice(text);
+    notice(describeError(m));
   },
-  offer: handleOffer,
-  answer(m) {
-    if (m.pc !== 'pub' || !pub) return;
-    pub.handleAnswer(m.sdp).catch((err) => notice(`Microphone link failed: ${err.message}`));
-  },
+  offer: (m) => media.handleOffer(m),
+  answer: (m) => media.handleAnswer(m),
   participant_joined(m) { setParticipant(m.participant); renderPeople(); renderControls(); },
   participant_updated(m) { setParticipant(m.participant); renderPeople(); renderControls(); },
-  participant_left(m) { state.participants.delete(m.participant_id); renderPeople(); },
+  participant_left(m) {
+    const gone = state.participants.get(m.participant_id);
+    state.participants.delete(m.participant_id);
+    if (gone && gone.role === 'host' && state.role !== 'host') state.hostAway = true;
+    moderation.gone('person', m.participant_id, gone ? `${gone.name} has left.` : '');
+    renderPeople();
+  },
   role_changed(m) {
     const was = state.role;
     state.role = m.role;
     const me = self();
     if (me) state.participants.set(state.me, { ...me, role: m.role, hand_raised: false });
-    if (STAGE_ROLES.has(m.role) && !STAGE_ROLES.has(was)) notice('You are on air now.');
-    if (!STAGE_ROLES.has(m.role) && STAGE_ROLES.has(was)) notice('You are back in the audience.');
+    if (STAGE_ROLES.has(m.role) && !STAGE_ROLES.has(was)) {
+      notice(m.role === 'moderator' ? 'You are on air now, as a moderator.' : 'You are on air now. Your microphone is live.');
+    } else if (m.role === 'moderator') {
+      notice('You are a moderator now.');
+    }
+    if (!STAGE_ROLES.has(m.role) && STAGE_ROLES.has(was)) {
+      notice(state.leavingStage ? 'You left the stage. Your microphone is off.'
+        : 'You were sent back to the audience. Your microphone is off.');
+    }
+    state.leavingStage = false;
     syncStage();
     renderPeople();
-    if (state.phase === 'live') phase('live');
+    phase(state.phase);
   },
-  chat(m) { chat.add(m.message); },
-  chat_deleted(m) { chat.remove(m.message_id); },
+  chat(m) { chat.add(m.message); if (m.message) state.names.set(m.message.participant_id, m.message.name); },
+  chat_deleted(m) {
+    chat.remove(m.message_id);
+    moderation.gone('message', m.message_id, 'That message was deleted.');
+  },
   now_playing(m) {
     state.nowPlaying = m.track
       ? { track: m.track, position_ms: m.position_ms, server_ms: m.server_ms, paused: !!m.paused }
       : null;
     nowPlaying.set(state.nowPlaying);
     renderControls();
+    renderPeople();
   },
   queue(m) { nowPlaying.setQueue(m.queue); },
-  levels(m) { people.setLevels(m.levels); },
+  levels(m) { stage.setLevels(m.levels); },
   pong(m) { clock.onPong(m); },
   kicked(m) { state.kickReason = m.reason || ''; state.final = 'kicked'; },
   room_ended() { state.final = 'ended'; },
@@ -393,6 +303,25 @@ function onMessage(msg) {
 
 // ---- Controls -------------------------------------------------------------
 
+async function sendChat(ev) {
+  ev.preventDefault();
+  const input = $('#chat-input');
+  const text = input.value.trim();
+  if (!text) return;
+  if (text.length > config.max_chat_length) {
+    chatError(`Messages can be at most ${config.max_chat_length} characters.`);
+    return;
+  }
+  input.value = '';
+  $('#chat-error').hidden = true;
+  try {
+    await signal.request({ type: 'chat', text });
+  } catch (err) {
+    chatError(err.code === 'disconnected' ? 'Not connected: the message was not sent.' : describeError(err));
+    if (!input.value) input.value = text;
+  }
+}
+
 function wireControls() {
   $('#join-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -403,57 +332,42 @@ function wireControls() {
     state.name = name;
     state.final = null;
     state.inRoom = false;
-    state.retries = 0;
-    ensureAudioContext(); // inside the click: lets audio start without a second tap
+    state.kickReason = '';
+    media.ensureAudioContext(); // inside the click: lets audio start without a second tap
     $('#join-button').disabled = true;
     await configReady;
     connect();
   });
-  $('#chat-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const input = $('#chat-input');
-    const text = input.value.trim();
-    if (!text) return;
-    if (text.length > config.max_chat_length) {
-      chatError(`Messages can be at most ${config.max_chat_length} characters.`);
-      return;
-    }
-    const id = uuid();
-    if (!signal.send({ type: 'chat', text, id })) { chatError('Not connected: the message was not sent.'); return; }
-    pendingChat.set(id, text);
-    input.value = '';
-    $('#chat-error').hidden = true;
-  });
+  $('#chat-form').addEventListener('submit', sendChat);
   $('#mic-button').addEventListener('click', () => {
     state.micOn = !state.micOn;
     state.selfMuted = !state.micOn;
-    if (mic) mic.setEnabled(state.micOn);
-    request({ type: 'mute', participant_id: state.me, muted: !state.micOn });
+    media.setMicEnabled(state.micOn);
+    act({ type: 'mute', participant_id: state.me, muted: !state.micOn });
     renderControls();
   });
-  $('#skip-button').addEventListener('click', () => request({ type: 'skip' }));
-  $('#pause-button').addEventListener('click', () => {
-    request({ type: state.nowPlaying && state.nowPlaying.paused ? 'play' : 'pause' });
+  $('#skip-button').addEventListener('click', () => act({ type: 'skip' }));
+  $('#pause-button').addEventListener('click', () => act({ type: musicPlaying() ? 'pause' : 'play' }));
+  $('#leave-stage-button').addEventListener('click', () => {
+    state.leavingStage = true;
+    act({ type: 'demote', participant_id: state.me });
   });
-  $('#leave-stage-button').addEventListener('click', () => request({ type: 'demote', participant_id: state.me }));
   $('#hand-button').addEventListener('click', () => {
-    request({ type: self() && self().hand_raised ? 'lower_hand' : 'raise_hand' });
+    const up = !!(self() && self().hand_raised);
+    act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : 'Hand raised. The host sees you in the call-in queue.');
   });
   confirmTwice($('#end-button'), 'Really end the show?', endShow);
   $('#leave-button').addEventListener('click', leave);
   $('#rejoin-button').addEventListener('click', () => { state.final = null; showView('join'); $('#join-form').requestSubmit(); });
   $('#tap-to-listen').addEventListener('click', () => {
-    ensureAudioContext();
-    if (sub) sub.resume();
+    media.resume();
     show($('#tap-to-listen'), false);
   });
-  $('#volume').addEventListener('input', (ev) => {
-    state.volume = Number(ev.target.value) / 100;
-    if (sub) sub.setVolume(state.volume);
-  });
-  window.addEventListener('online', () => { if (state.phase === 'reconnecting') connect(); });
+  $('#volume').addEventListener('input', (ev) => media.setVolume(Number(ev.target.value) / 100));
+  window.addEventListener('online', () => { if (reconnector.waiting) reconnector.now(); });
   window.addEventListener('pagehide', () => signal.close());
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); }); // stale after bfcache
+  wireAuditLog({ roomId, token: () => store.get(KEYS.host), nameOf: (id) => state.names.get(id) });
 }
 
 async function endShow() {
@@ -473,8 +387,8 @@ window.onair = Object.freeze({
       pubState: state.pubState, micOn: state.micOn, participants: [...state.participants.values()],
     };
   },
-  get pcs() { return { sub: sub ? sub.pc : null, pub: pub ? pub.pc : null }; },
-  get audioElements() { return sub ? [...sub.audio.values()] : []; },
+  get pcs() { return { sub: media.sub ? media.sub.pc : null, pub: media.pub ? media.pub.pc : null }; },
+  get audioElements() { return media.sub ? [...media.sub.audio.values()] : []; },
   get serverNow() { return clock.now(); },
 });
 
@@ -482,3 +396,4 @@ $('#join-name').value = store.get(KEYS.name) || '';
 if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
 wireControls();
 loadSummary(roomId);
+showCachedRules(roomId);

@@ -1,4 +1,15 @@
-// The room WebSocket: JSON frames in and out. Reconnection policy lives in room.js.
+// The room WebSocket: JSON frames in and out. Reconnection policy lives in reconnect.js.
+import { uuid } from './util.js';
+
+const REQUEST_TIMEOUT_MS = 10000;
+
+/** A refused request: `code` is the protocol's error code (or `timeout`, `disconnected`). */
+export class RequestError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
 
 export class Signal {
   constructor(roomId, { onMessage, onClose }) {
@@ -6,6 +17,7 @@ export class Signal {
     this.onMessage = onMessage;
     this.onClose = onClose;
     this.ws = null;
+    this.pending = new Map(); // id -> {resolve, reject, timer}
   }
 
   open(name, token) {
@@ -20,11 +32,14 @@ export class Signal {
       if (ws !== this.ws) return;
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      if (msg && typeof msg.type === 'string') this.onMessage(msg);
+      if (!msg || typeof msg.type !== 'string') return;
+      if ((msg.type === 'ack' || msg.type === 'error') && this.settle(msg)) return;
+      this.onMessage(msg);
     };
     ws.onclose = (ev) => {
       if (ws !== this.ws) return; // closed on purpose
       this.ws = null;
+      this.failAll();
       this.onClose(ev.code, ev.reason);
     };
   }
@@ -39,12 +54,69 @@ export class Signal {
     return true;
   }
 
+  /** Send with an `id`; resolves on the `ack`, rejects with a RequestError on the `error`. */
+  request(msg) {
+    const id = uuid();
+    if (!this.send({ ...msg, id })) {
+      return Promise.reject(new RequestError('disconnected', 'Not connected right now.'));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestError('timeout', 'The server did not answer in time.'));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+  }
+
+  /** An ack/error for one of our requests: settle it and swallow the frame. */
+  settle(msg) {
+    const p = msg.ref ? this.pending.get(msg.ref) : null;
+    if (!p) return false;
+    this.pending.delete(msg.ref);
+    clearTimeout(p.timer);
+    if (msg.type === 'ack') p.resolve();
+    else p.reject(new RequestError(msg.code || 'internal', msg.message || msg.code || 'Refused'));
+    return true;
+  }
+
+  failAll() {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new RequestError('disconnected', 'The connection dropped before the server answered.'));
+    }
+    this.pending.clear();
+  }
+
   /** Close without reporting it to onClose. */
   close(code = 1000) {
     const ws = this.ws;
     this.ws = null;
+    this.failAll();
     if (ws) {
       try { ws.close(code); } catch { /* already closing */ }
     }
   }
+}
+
+const CODE_TEXT = {
+  rate_limited: 'Slow down',
+  forbidden: 'Not allowed',
+  not_found: 'Not found',
+  conflict: 'Already done',
+  bad_request: 'Not accepted',
+  unauthorized: 'Not signed in',
+  banned: 'Banned',
+  internal: 'Server problem',
+  timeout: 'No answer',
+  disconnected: 'Not connected',
+};
+
+/** "Not allowed: only the host may …" for showing a refusal inline. */
+export function describeError(err) {
+  const code = err && err.code;
+  const message = String((err && err.message) || 'Something went wrong');
+  const head = CODE_TEXT[code];
+  if (head && !message.toLowerCase().startsWith(head.toLowerCase())) return `${head}: ${message}`;
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }

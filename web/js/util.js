@@ -55,3 +55,18 @@ export const store = {
 };
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Re-render `container` with `fn` without losing keyboard focus: the element
+ * that had focus is found again by its data-key.
+ */
+export function keepFocus(container, fn) {
+  const active = document.activeElement;
+  const key = active && container.contains(active) ? active.dataset.key : undefined;
+  fn();
+  if (key === undefined) return;
+  const again = [...container.querySelectorAll('[data-key]')].find((el) => el.dataset.key === key);
+  const fallback = again || container.querySelector('[data-key]')
+    || container.closest('section')?.querySelector('h2[tabindex="-1"]');
+  if (fallback) fallback.focus();
+}

@@ -46,21 +46,40 @@ export function renderRoom(room) {
   document.title = `${room.title || 'Show'} · OnAir`;
 }
 
-/** c: {role, onStage, canModerate, isHost, micOn, handRaised, paused, pubState} */
+/**
+ * c: {role, onStage, canModerate, isHost, micOn, mutedByMod, handRaised, chatMuted,
+ *     paused, pubState}
+ */
 export function renderControls(c) {
   show($('#stage-controls'), c.onStage);
   show($('#listener-controls'), c.role === 'listener');
   for (const b of document.querySelectorAll('[data-mod-only]')) show(b, c.canModerate);
   show($('#leave-stage-button'), c.role === 'speaker' || c.role === 'moderator');
   show($('#end-button'), c.isHost);
+  show($('#audit'), c.isHost);
   const mic = $('#mic-button');
   mic.textContent = c.micOn ? 'Mic on' : 'Mic off';
   mic.setAttribute('aria-pressed', String(c.micOn));
+  const muteState = $('#mute-state');
+  muteState.textContent = c.mutedByMod
+    ? 'A moderator muted you: nobody hears you. Turn your mic on to speak again.'
+    : c.micOn ? '' : 'Your mic is off: nobody hears you.';
+  show(muteState, !!muteState.textContent);
   const hand = $('#hand-button');
   hand.textContent = c.handRaised ? 'Lower hand' : 'Raise hand';
   hand.setAttribute('aria-pressed', String(c.handRaised));
   $('#pause-button').textContent = c.paused ? 'Play music' : 'Pause music';
   $('#pub-state').textContent = c.pubState ? `Mic link: ${c.pubState}` : '';
+  const input = $('#chat-input');
+  input.disabled = c.chatMuted;
+  $('#chat-send').disabled = c.chatMuted;
+  input.placeholder = c.chatMuted ? 'A moderator muted you in chat' : 'Say something…';
+}
+
+/** A lasting banner (the host is away); empty text hides it. */
+export function setBanner(el, text) {
+  el.textContent = text || '';
+  show(el, !!text);
 }
 
 export function showFinal(heading, detail, canRejoin) {
@@ -68,6 +87,7 @@ export function showFinal(heading, detail, canRejoin) {
   $('#final-detail').textContent = detail;
   show($('#rejoin-button'), canRejoin);
   showView('final');
+  $('#final-heading').focus();
 }
 
 /** Before joining: what show this is, or that it is gone. */
