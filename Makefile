@@ -25,8 +25,11 @@ chromium:
 run: install
 	$(BIN)/onair serve --host $(HOST) --port $(PORT)
 
+# Two runs: Playwright's sync API keeps an event loop of its own running while
+# its browser lives, which pytest-asyncio's tests cannot share.
 test: install chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
 bench: install
 	$(BIN)/python -m benchmarks.run
