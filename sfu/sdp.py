@@ -63,5 +63,9 @@ def check_publish_offer(sdp: str) -> None:
 
 
 def check_answer(sdp: str) -> None:
+    """A ``sub`` answer: audio m-lines that only receive (the server sends, never listens)."""
     if not isinstance(sdp, str) or not sdp.startswith("v=0") or "m=audio" not in sdp:
         raise SdpError("sdp must be an answer with audio m-lines")
+    for section in sections(sdp):
+        if re.search(r"^a=(sendrecv|sendonly)\r?$", section, re.M):
+            raise SdpError("the sub answer may only receive (recvonly or inactive)")

@@ -108,6 +108,7 @@ class RoomClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._tasks: list[asyncio.Task] = []
         self.welcome: dict | None = None
+        self.answer_munger: Any = None  # rewrites our sub answers (hostile-client tests)
 
     async def connect(self, expect_welcome: bool = True) -> RoomClient:
         self._http = aiohttp.ClientSession()
@@ -191,7 +192,10 @@ class RoomClient:
         self.tracks = msg["tracks"]
         await self.sub.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="offer"))
         await self.sub.setLocalDescription(await self.sub.createAnswer())
-        await self.send({"type": "answer", "pc": "sub", "sdp": self.sub.localDescription.sdp})
+        sdp = self.sub.localDescription.sdp
+        if self.answer_munger is not None:
+            sdp = self.answer_munger(sdp)
+        await self.send({"type": "answer", "pc": "sub", "sdp": sdp})
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         assert self.sub is not None
