@@ -1,10 +1,12 @@
 // The room page: join, then follow the show over the WebSocket (PROTOCOL.md).
 // Media lives in media.js, the stage and call-in queue in stage.js, actions on
-// people and messages in moderation.js, the reconnect policy in reconnect.js.
-import { api, loadConfig } from './api.js';
+// people and messages in moderation.js, the reconnect policy in reconnect.js,
+// what the buttons do in controls.js.
+import { loadConfig } from './api.js';
 import { wireAuditLog } from './auditlog.js';
 import { ChatView } from './chat.js';
 import { ServerClock } from './clock.js';
+import { wireControls } from './controls.js';
 import { Media } from './media.js';
 import { Moderation } from './moderation.js';
 import { NowPlayingView } from './nowplaying.js';
@@ -12,10 +14,10 @@ import { closeOutcome, Reconnector } from './reconnect.js';
 import { showCachedRules, showRules } from './rules.js';
 import { describeError, Signal } from './signal.js';
 import { STAGE_ROLES, StageView } from './stage.js';
-import { $, show, store } from './util.js';
+import { $, store } from './util.js';
 import {
-  chatError, confirmTwice, loadSummary, notice, renderControls as renderControlsView, renderRoom,
-  setBanner, setPhase, showFinal, showJoinError, showView,
+  loadSummary, notice, renderControls as renderControlsView, renderRoom, setBanner, setPhase, showFinal,
+  showJoinError, showView,
 } from './view.js';
 
 const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
@@ -301,83 +303,12 @@ function onMessage(msg) {
   if (handler) handler(msg);
 }
 
-// ---- Controls -------------------------------------------------------------
+// ---- Controls (controls.js wires the buttons to these) ---------------------
 
-async function sendChat(ev) {
-  ev.preventDefault();
-  const input = $('#chat-input');
-  const text = input.value.trim();
-  if (!text) return;
-  if (text.length > config.max_chat_length) {
-    chatError(`Messages can be at most ${config.max_chat_length} characters.`);
-    return;
-  }
-  input.value = '';
-  $('#chat-error').hidden = true;
-  try {
-    await signal.request({ type: 'chat', text });
-  } catch (err) {
-    chatError(err.code === 'disconnected' ? 'Not connected: the message was not sent.' : describeError(err));
-    if (!input.value) input.value = text;
-  }
-}
-
-function wireControls() {
-  $('#join-form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const name = $('#join-name').value.trim();
-    $('#join-error').hidden = true;
-    if (!name) { joinFailed('Enter the name others will see.'); $('#join-name').focus(); return; }
-    store.set(KEYS.name, name);
-    state.name = name;
-    state.final = null;
-    state.inRoom = false;
-    state.kickReason = '';
-    media.ensureAudioContext(); // inside the click: lets audio start without a second tap
-    $('#join-button').disabled = true;
-    await configReady;
-    connect();
-  });
-  $('#chat-form').addEventListener('submit', sendChat);
-  $('#mic-button').addEventListener('click', () => {
-    state.micOn = !state.micOn;
-    state.selfMuted = !state.micOn;
-    media.setMicEnabled(state.micOn);
-    act({ type: 'mute', participant_id: state.me, muted: !state.micOn });
-    renderControls();
-  });
-  $('#skip-button').addEventListener('click', () => act({ type: 'skip' }));
-  $('#pause-button').addEventListener('click', () => act({ type: musicPlaying() ? 'pause' : 'play' }));
-  $('#leave-stage-button').addEventListener('click', () => {
-    state.leavingStage = true;
-    act({ type: 'demote', participant_id: state.me });
-  });
-  $('#hand-button').addEventListener('click', () => {
-    const up = !!(self() && self().hand_raised);
-    act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : 'Hand raised. The host sees you in the call-in queue.');
-  });
-  confirmTwice($('#end-button'), 'Really end the show?', endShow);
-  $('#leave-button').addEventListener('click', leave);
-  $('#rejoin-button').addEventListener('click', () => { state.final = null; showView('join'); $('#join-form').requestSubmit(); });
-  $('#tap-to-listen').addEventListener('click', () => {
-    media.resume();
-    show($('#tap-to-listen'), false);
-  });
-  $('#volume').addEventListener('input', (ev) => media.setVolume(Number(ev.target.value) / 100));
-  window.addEventListener('online', () => { if (reconnector.waiting) reconnector.now(); });
-  window.addEventListener('pagehide', () => signal.close());
-  window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); }); // stale after bfcache
-  wireAuditLog({ roomId, token: () => store.get(KEYS.host), nameOf: (id) => state.names.get(id) });
-}
-
-async function endShow() {
-  try {
-    await api(`/api/rooms/${encodeURIComponent(roomId)}`, { method: 'DELETE', token: store.get(KEYS.host) });
-    finish('ended');
-  } catch (err) {
-    notice(`Could not end the show: ${err.message}`);
-  }
-}
+const app = {
+  state, KEYS, roomId, media, signal, reconnector, act, connect, leave, finish, joinFailed,
+  renderControls, self, musicPlaying, config: () => config, configReady,
+};
 
 // Read-only hooks for tests and debugging.
 window.onair = Object.freeze({
@@ -394,6 +325,7 @@ window.onair = Object.freeze({
 
 $('#join-name').value = store.get(KEYS.name) || '';
 if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
-wireControls();
+wireControls(app);
+wireAuditLog({ roomId, token: () => store.get(KEYS.host), nameOf: (id) => state.names.get(id) });
 loadSummary(roomId);
 showCachedRules(roomId);

@@ -1,0 +1,88 @@
+// What the page's buttons and forms do. `app` is the room (room.js): its state,
+// media, socket and the few actions the controls need.
+import { api } from './api.js';
+import { describeError } from './signal.js';
+import { $, show, store } from './util.js';
+import { chatError, confirmTwice, notice, showView } from './view.js';
+
+async function sendChat(app, ev) {
+  ev.preventDefault();
+  const input = $('#chat-input');
+  const text = input.value.trim();
+  if (!text) return;
+  const max = app.config().max_chat_length;
+  if (text.length > max) {
+    chatError(`Messages can be at most ${max} characters.`);
+    return;
+  }
+  input.value = '';
+  $('#chat-error').hidden = true;
+  try {
+    await app.signal.request({ type: 'chat', text });
+  } catch (err) {
+    chatError(err.code === 'disconnected' ? 'Not connected: the message was not sent.' : describeError(err));
+    if (!input.value) input.value = text;
+  }
+}
+
+async function endShow(app) {
+  try {
+    await api(`/api/rooms/${encodeURIComponent(app.roomId)}`, { method: 'DELETE', token: store.get(app.KEYS.host) });
+    app.finish('ended');
+  } catch (err) {
+    notice(`Could not end the show: ${err.message}`);
+  }
+}
+
+export function wireControls(app) {
+  const { state, media, signal, reconnector, act } = app;
+  $('#join-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = $('#join-name').value.trim();
+    $('#join-error').hidden = true;
+    if (!name) { app.joinFailed('Enter the name others will see.'); $('#join-name').focus(); return; }
+    store.set(app.KEYS.name, name);
+    state.name = name;
+    state.final = null;
+    state.inRoom = false;
+    state.kickReason = '';
+    media.ensureAudioContext(); // inside the click: lets audio start without a second tap
+    $('#join-button').disabled = true;
+    await app.configReady;
+    app.connect();
+  });
+  $('#chat-form').addEventListener('submit', (ev) => sendChat(app, ev));
+
+  // On stage: the mic (muting yourself tells everyone), leaving the stage, the music.
+  $('#mic-button').addEventListener('click', () => {
+    state.micOn = !state.micOn;
+    state.selfMuted = !state.micOn;
+    media.setMicEnabled(state.micOn);
+    act({ type: 'mute', participant_id: state.me, muted: !state.micOn });
+    app.renderControls();
+  });
+  $('#leave-stage-button').addEventListener('click', () => {
+    state.leavingStage = true;
+    act({ type: 'demote', participant_id: state.me });
+  });
+  $('#skip-button').addEventListener('click', () => act({ type: 'skip' }));
+  $('#pause-button').addEventListener('click', () => act({ type: app.musicPlaying() ? 'pause' : 'play' }));
+  confirmTwice($('#end-button'), 'Really end the show?', () => endShow(app));
+
+  // In the audience: call in.
+  $('#hand-button').addEventListener('click', () => {
+    const up = !!(app.self() && app.self().hand_raised);
+    act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : 'Hand raised. The host sees you in the call-in queue.');
+  });
+
+  $('#leave-button').addEventListener('click', app.leave);
+  $('#rejoin-button').addEventListener('click', () => { state.final = null; showView('join'); $('#join-form').requestSubmit(); });
+  $('#tap-to-listen').addEventListener('click', () => {
+    media.resume();
+    show($('#tap-to-listen'), false);
+  });
+  $('#volume').addEventListener('input', (ev) => media.setVolume(Number(ev.target.value) / 100));
+  window.addEventListener('online', () => { if (reconnector.waiting) reconnector.now(); });
+  window.addEventListener('pagehide', () => signal.close());
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) location.reload(); }); // stale after bfcache
+}

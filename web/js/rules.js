@@ -1,0 +1,36 @@
+// The room's rules (`welcome.rules`): a card on entering until "Got it", always
+// in the chat card, and remembered so the join screen shows them next time.
+import { $, h, show, store } from './util.js';
+
+const key = (roomId) => `onair:rules:${roomId}`;
+const ackKey = (roomId) => `onair:rules-ok:${roomId}`;
+
+function fill(list, rules) {
+  list.replaceChildren(...rules.map((r) => h('li', { text: r })));
+}
+
+/** Before joining: the rules seen on an earlier visit, if any. */
+export function showCachedRules(roomId) {
+  let rules = [];
+  try { rules = JSON.parse(store.get(key(roomId)) || '[]'); } catch { rules = []; }
+  if (!Array.isArray(rules) || !rules.length) return;
+  fill($('#join-rules-list'), rules.map(String));
+  show($('#join-rules'), true);
+}
+
+/** On `welcome`: the card (unless these rules were acknowledged) and the chat's copy. */
+export function showRules(roomId, rules) {
+  const list = Array.isArray(rules) ? rules.filter((r) => typeof r === 'string' && r.trim()) : [];
+  const text = JSON.stringify(list);
+  store.set(key(roomId), text);
+  show($('#rules-details'), list.length > 0);
+  fill($('#rules-details-list'), list);
+  if (!list.length || store.get(ackKey(roomId)) === text) { show($('#rules-card'), false); return; }
+  fill($('#rules-list'), list);
+  show($('#rules-card'), true);
+  $('#rules-ok').onclick = () => {
+    store.set(ackKey(roomId), text);
+    show($('#rules-card'), false);
+    $('#show-title').focus();
+  };
+}
