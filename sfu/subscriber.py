@@ -65,8 +65,17 @@ class SubscriberPeer(AsyncIOEventEmitter):
         return [s.consumer for s in self.slots if s.consumer is not None]
 
     def _on_state(self) -> None:
-        if self.pc.connectionState == "failed" and not self._closed:
-            self.emit("failed")
+        if self.pc.connectionState in ("failed", "closed"):
+            self._stop_sending()  # asyncio's sendto on a dead socket logs rather than raises
+            if not self._closed:
+                self.emit("failed")
+
+    def _stop_sending(self) -> None:
+        for slot in self.slots:
+            if slot.consumer is not None:
+                if slot.producer is not None:
+                    slot.producer.remove_consumer(slot.consumer)
+                slot.consumer.close()
 
     async def reconcile(self, producers: list[Producer]) -> None:
         if self._closed:

@@ -20,7 +20,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "offer": frozenset(STAGE_ROLES),
     "stats": frozenset(STAGE_ROLES),
     "raise_hand": frozenset({"listener"}),
-    "lower_hand": frozenset({"listener"}),
+    "lower_hand": frozenset({"listener", "host", "moderator"}),  # others': see stage.lower_hand
     "demote": EVERYONE,
     "promote": MODERATORS,
     "mute_chat": MODERATORS,

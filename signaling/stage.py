@@ -34,9 +34,16 @@ async def raise_hand(room: Room, me: Participant, msg: dict) -> None:
 
 @handles("lower_hand")
 async def lower_hand(room: Room, me: Participant, msg: dict) -> None:
-    if me.hand_raised:
-        me.set_hand(False, server_ms())
-        room.participant_changed(me)
+    """A listener lowers their hand; the host or a moderator may lower anyone's (extension)."""
+    target = me
+    if msg.get("participant_id") not in (None, me.participant_id):
+        target = target_of(room, msg)
+        permissions.check_on(me, target, "lower_hand")
+    elif me.role != "listener":
+        raise ApiError("forbidden", "only listeners raise and lower their hand")
+    if target.hand_raised:
+        target.set_hand(False, server_ms())
+        room.participant_changed(target)
         room.emit("changed")
 
 

@@ -64,13 +64,13 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     try:
-        room, me, replaced = _join(request, registry)
+        room, me = _join(request, registry)
     except ApiError as exc:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await ws.close(code=JOIN_CLOSE.get(exc.code, 4400))
         return ws
     session = Session(ws, request.transport)
-    await _enter(room, me, session, replaced)
+    await _enter(room, me, session)
     try:
         await _read_loop(room, me, session, ws)
     finally:
@@ -82,7 +82,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def _join(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participant, bool]:
+def _join(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participant]:
     room = registry.get(request.match_info["room_id"])
     if room is None or room.ended:
         raise ApiError("not_found", "no live room with this id")
@@ -92,16 +92,20 @@ def _join(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
     address = request.remote or ""
     if not registry.join_limit.allow(address):
         raise ApiError("rate_limited", "too many joins from this address; try again shortly")
-    me, present = _join_identity(room, registry, name, request.query.get("token"), address)
-    if me.role != "host" and registry.store.is_banned(room.room_id, me.participant_id, address):
+    token = request.query.get("token")
+    me, present = _join_identity(room, registry, name, token, address)
+    # An address ban keeps newcomers from that address out; someone who comes back
+    # with their own valid token is judged by who they are.
+    checked_ip = None if token else address
+    if me.role != "host" and registry.store.is_banned(room.room_id, me.participant_id, checked_ip):
         raise ApiError("banned", "you are banned from this room")
     connected = sum(1 for p in room.participants.values() if p.connected)
     if not present and connected >= registry.settings.max_participants:
         raise ApiError("room_full", "this room is full")
-    return room, me, present
+    return room, me
 
 
-async def _enter(room: Room, me: Participant, session: Session, replaced: bool) -> None:
+async def _enter(room: Room, me: Participant, session: Session) -> None:
     old = room.sessions.get(me.participant_id)
     if old is not None:
         old.close(CLOSE_REPLACED)
@@ -114,7 +118,7 @@ async def _enter(room: Room, me: Participant, session: Session, replaced: bool) 
         room.host_left_at = None
     room.save(me)
     session.send(room.welcome(me))
-    event = "participant_updated" if replaced else "participant_joined"
+    event = "participant_updated" if old is not None else "participant_joined"
     room.broadcast({"type": event, "participant": me.to_json()}, exclude=me.participant_id)
     sub = room.router.add_subscriber(me.participant_id)
     sub.on(
@@ -173,13 +177,14 @@ async def _handle_text(room: Room, me: Participant, session: Session, data: str)
 
 
 async def _leave(room: Room, registry: RoomRegistry, me: Participant, session: Session) -> None:
-    await session.wait_closed()
     if room.sessions.get(me.participant_id) is not session:
+        await session.wait_closed()
         return  # replaced by a newer socket: that one owns the participant now
     del room.sessions[me.participant_id]
     me.connected = False
     with contextlib.suppress(Exception):
-        await room.router.remove_peer(me.participant_id)
+        await room.router.remove_peer(me.participant_id)  # stop their media first
+    await session.wait_closed()
     if room.ended:
         return
     room.save(me)  # their resume minute starts now
