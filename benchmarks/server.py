@@ -81,6 +81,8 @@ class LocalServer:
                 "--no-demo",
                 "--room-create-rate",
                 "0",
+                "--join-rate",
+                "0",  # every peer joins from 127.0.0.1
                 "--log-level",
                 "warning",
             ],
