@@ -25,6 +25,7 @@ class Settings:
     allowed_origins: list[str] = field(default_factory=list)
     room_create_rate: int = 10  # rooms per address per minute, 0 = off
     join_rate: int = 60  # joins per address per 10 s, 0 = off
+    max_upload_bytes: int = 100 * 1024 * 1024
     word_filter: Path | None = None
     rules_file: Path | None = None
     host_grace_s: float = 300.0
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="rooms one address may create per minute, 0 = no limit "
         "(ONAIR_ROOM_CREATE_RATE, default 10)",
     )
+    serve.add_argument("--max-upload-mb", type=float,
+                       default=float(env("ONAIR_MAX_UPLOAD_MB", "100")),
+                       help="largest track upload in MB (ONAIR_MAX_UPLOAD_MB, default 100)")
     serve.add_argument("--join-rate", type=int, default=int(env("ONAIR_JOIN_RATE", "60")),
                        help="joins one address may make per 10 s, 0 = no limit "
                        "(ONAIR_JOIN_RATE, default 60)")
@@ -160,6 +164,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         allowed_origins=list(args.allowed_origin),
         room_create_rate=args.room_create_rate,
         join_rate=args.join_rate,
+        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
         max_participants=args.max_participants,
         word_filter=Path(args.word_filter) if args.word_filter else None,
         rules_file=Path(args.rules_file) if args.rules_file else None,

@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 
 UPLOADS_DIR = "uploads"
 INCOMING_DIR = ".incoming"
-PROGRESS_STEP = 0.05  # log the scan's progress every 5 % ...
-PROGRESS_EVERY_S = 2.0  # ... or every 2 s, whichever comes first
+PROGRESS_STEP = 0.05  # log the scan's progress at every 5 % ...
+PROGRESS_MIN_GAP_S = 1.0  # ... unless the last line is under 1 s old (a quick scan says little) ...
+PROGRESS_EVERY_S = 2.0  # ... and at least every 2 s
 
 
 class ScanCancelled(Exception):
@@ -80,19 +81,28 @@ def library_folders(settings: Settings, demo_dir: Path) -> list[Path]:
 
 
 class ScanLog:
-    """A scan's ``progress`` callback: logs "library scan 340/1000" every 5 % or 2 s.
+    """A scan's ``progress`` callback: logs "library scan 340/1000" at each 5 % step (at most once a
+    second) and at least every 2 s, so a long scan shows it is alive and a quick one stays quiet.
 
     Called in the scanning thread; raises ``ScanCancelled`` once ``stop`` is set.
     """
 
-    def __init__(self, label: str = "library scan", stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        label: str = "library scan",
+        stop: threading.Event | None = None,
+        *,
+        start_level: int = logging.INFO,
+    ) -> None:
         self.label = label
         self.stop = stop
+        self.start_level = start_level
         self.total = 0
         self.done = 0
         self.started = time.monotonic()
         self._last_log = self.started
-        self._next_mark = 0
+        self._step = 1
+        self._next_mark = 1
 
     def __call__(self, done: int, total: int) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -100,15 +110,19 @@ class ScanLog:
         self.done, self.total = done, total
         now = time.monotonic()
         if done == 0:
-            log.info("%s: %d audio files", self.label, total)
+            log.log(self.start_level, "%s: %d audio files", self.label, total)
             self._last_log = now
-            self._next_mark = max(1, int(total * PROGRESS_STEP))
+            self._step = self._next_mark = max(1, int(total * PROGRESS_STEP))
             return
-        if done == total or done >= self._next_mark or now - self._last_log >= PROGRESS_EVERY_S:
+        if done >= total:
+            return  # the caller logs the outcome
+        since = now - self._last_log
+        at_mark = done >= self._next_mark
+        while self._next_mark <= done:
+            self._next_mark += self._step
+        if (at_mark and since >= PROGRESS_MIN_GAP_S) or since >= PROGRESS_EVERY_S:
             log.info("%s %d/%d", self.label, done, total)
             self._last_log = now
-            while self._next_mark <= done:
-                self._next_mark += max(1, int(total * PROGRESS_STEP))
 
 
 def save_tracks(store: Store, tracks: list[Track], also_keep: Iterable[Path] = ()) -> int:
@@ -136,7 +150,11 @@ async def scan_and_save(
     removed = await asyncio.to_thread(save_tracks, store, tracks)
     log.info(
         "%s done: %d tracks from %d files in %.1f s, %d gone",
-        label, len(tracks), progress.total, time.monotonic() - started, removed,
+        label,
+        len(tracks),
+        progress.total,
+        time.monotonic() - started,
+        removed,
     )
     return tracks, removed
 
@@ -240,7 +258,7 @@ class LibraryScans:
     async def _scan_once(self, library: Library, store: Store) -> list[Track]:
         started = time.monotonic()
         library.remember(self.fresh.values())
-        progress = ScanLog("library rescan", self._stop)
+        progress = ScanLog("library rescan", self._stop, start_level=logging.DEBUG)
         tracks = await library.scan_async(progress)
         async with self.commit:
             found = {t.path for t in tracks}
@@ -253,7 +271,10 @@ class LibraryScans:
         self.last = {"tracks": len(tracks), "files": progress.total, "removed": removed, "seconds": elapsed}
         log.info(
             "library rescan done: %d tracks from %d files in %.1f s, %d gone",
-            len(tracks), progress.total, elapsed, removed,
+            len(tracks),
+            progress.total,
+            elapsed,
+            removed,
         )
         return tracks
 
