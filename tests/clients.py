@@ -129,19 +129,29 @@ class RoomClient:
 
     async def _read(self) -> None:
         assert self._ws is not None
-        async for frame in self._ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                continue
-            msg = json.loads(frame.data)
-            self.messages[msg["type"]].append(msg)
-            await self.inbox.put(msg)
-            if msg["type"] == "offer" and msg.get("pc") == "sub":
-                await self._answer_sub(msg)
-            elif msg["type"] == "answer" and msg.get("pc") == "pub" and self.pub is not None:
-                await self.pub.setRemoteDescription(
-                    RTCSessionDescription(sdp=msg["sdp"], type="answer")
-                )
-        self.close_code = self._ws.close_code
+        close_code = None
+        try:
+            while True:
+                frame = await self._ws.receive()
+                if frame.type == aiohttp.WSMsgType.CLOSE:
+                    close_code = frame.data  # the code the server sent, whatever happens next
+                if frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
+                if frame.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                msg = json.loads(frame.data)
+                self.messages[msg["type"]].append(msg)
+                await self.inbox.put(msg)
+                with contextlib.suppress(ConnectionError):  # the server may close meanwhile
+                    await self._react(msg)
+        finally:
+            self.close_code = close_code if close_code is not None else self._ws.close_code
+
+    async def _react(self, msg: dict) -> None:
+        if msg["type"] == "offer" and msg.get("pc") == "sub":
+            await self._answer_sub(msg)
+        elif msg["type"] == "answer" and msg.get("pc") == "pub" and self.pub is not None:
+            await self.pub.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))
 
     async def next(self, kind: str, timeout: float = 10.0, **match: Any) -> dict:
         """The next message of ``kind`` (already received or still to come)."""
@@ -224,9 +234,7 @@ class RoomClient:
 
     def mid_of(self, kind: str, participant_id: str | None = None) -> str:
         for t in self.tracks:
-            if t["kind"] == kind and (
-                participant_id is None or t.get("participant_id") == participant_id
-            ):
+            if t["kind"] == kind and (participant_id is None or t.get("participant_id") == participant_id):
                 return t["mid"]
         raise KeyError(f"{self.name} has no {kind} track {participant_id or ''}")
 

@@ -175,8 +175,8 @@ async def test_ending_the_show_releases_everything(
     await listener.next("room_ended")
     await wait_for(lambda: listener.close_code is not None)
     assert listener.close_code == 4004
+    await wait_for(lambda: registry.get(room["room_id"]) is None)
     assert live_room.router.closed and not live_room.router.subscribers
-    assert registry.get(room["room_id"]) is None
     async with http.get(f"{base_url}/api/rooms/{room['room_id']}") as resp:
         assert resp.status == 404
     await asyncio.gather(listener.close(), host.close())
