@@ -9,7 +9,7 @@ from .consumer import Consumer
 from .producer import TALKING_LEVEL, Counters, MusicSource, Producer
 from .publisher import PublisherPeer
 from .router import Router
-from .sdp import NEGOTIATION_ERRORS, SdpError
+from .sdp import NEGOTIATION_ERRORS, SdpError, check_publish_offer
 from .subscriber import SubscriberPeer
 from .worker import MediaWorker
 
@@ -28,5 +28,6 @@ __all__ = [
     "SdpError",
     "SubscriberPeer",
     "TALKING_LEVEL",
+    "check_publish_offer",
     "server_ms",
 ]

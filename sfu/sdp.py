@@ -39,9 +39,12 @@ def add_opus_fmtp(sdp: str, stereo_mids: set[str]) -> str:
     return "".join(out)
 
 
-# What aiortc raises for a description it cannot use (bad syntax, wrong state).
+# What aiortc raises for a description it cannot use (bad syntax, wrong state). Its
+# parser also fails with AttributeError/AssertionError/TypeError on some malformed
+# lines (no a=setup, a bare a=candidate, a bad c= line): those are bad input too.
 NEGOTIATION_ERRORS: tuple[type[Exception], ...] = (
     ValueError, InvalidAccessError, InvalidStateError, OperationError, KeyError, IndexError,
+    AttributeError, AssertionError, TypeError,
 )
 
 

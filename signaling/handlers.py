@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sfu import NEGOTIATION_ERRORS, SdpError, server_ms
+from sfu import NEGOTIATION_ERRORS, SdpError, check_publish_offer, server_ms
 
 from . import permissions
 from .errors import ApiError
@@ -86,14 +86,18 @@ async def offer(room: Room, me: Participant, msg: dict) -> None:
     sdp = msg.get("sdp")
     if not isinstance(sdp, str) or len(sdp) > 60_000:
         raise ApiError("bad_request", "'sdp' must be a session description")
+    try:
+        check_publish_offer(sdp)
+    except SdpError as exc:
+        raise ApiError("bad_request", str(exc)) from None
+    renegotiation = me.participant_id in room.router.publishers
     peer = room.router.add_publisher(me.participant_id)
     peer.producer.paused = me.muted
     try:
         answer_sdp = await peer.handle_offer(sdp)
-    except SdpError as exc:
-        raise ApiError("bad_request", str(exc)) from None
     except NEGOTIATION_ERRORS:  # aiortc refused the description
-        await room.router.close_publisher(me.participant_id)
+        if not renegotiation:  # leave nothing half made behind
+            await room.router.close_publisher(me.participant_id)
         raise ApiError("bad_request", "the offer could not be parsed as SDP") from None
     room.send_to(me.participant_id, {"type": "answer", "pc": "pub", "sdp": answer_sdp})
     await room.router.reconcile()

@@ -7,7 +7,7 @@ from .errors import CLOSE_KICKED, ApiError
 from .handlers import handles, target_of
 from .participant import Participant
 from .room import Room
-from .validate import bool_field, id_field, text_field
+from .validate import bool_field, id_field, optional_text, text_field
 
 
 @handles("mute_chat")
@@ -26,11 +26,11 @@ async def kick(room: Room, me: Participant, msg: dict) -> None:
     ban = msg.get("ban", False)
     if not isinstance(ban, bool):
         raise ApiError("bad_request", "'ban' must be true or false")
-    reason = msg.get("reason") if isinstance(msg.get("reason"), str) else ""
+    reason = optional_text(msg, "reason", max_len=200)
     if ban:
-        room.ban(target, reason=reason[:200] or "banned by a moderator", by=me)
-    room.audit(me, "kick_ban" if ban else "kick", target, {"reason": reason[:200]})
-    await room.remove(target, {"type": "kicked", "reason": reason[:200] or "removed by a moderator"},
+        room.ban(target, reason=reason or "banned by a moderator", by=me)
+    room.audit(me, "kick_ban" if ban else "kick", target, {"reason": reason})
+    await room.remove(target, {"type": "kicked", "reason": reason or "removed by a moderator"},
                       CLOSE_KICKED)
 
 

@@ -30,9 +30,16 @@ def text_field(msg: dict, name: str, *, min_len: int = 1, max_len: int = 500) ->
 
 def id_field(msg: dict, name: str) -> str:
     value = msg.get(name)
-    if not isinstance(value, str) or not 0 < len(value) <= 100:
+    if not isinstance(value, str) or not 0 < len(value) <= 100 or not is_clean_text(value):
         raise ApiError("bad_request", f"'{name}' must be an id string")
     return value
+
+
+def optional_text(msg: dict, name: str, *, max_len: int) -> str:
+    """An optional free-text field: absent or empty gives ""."""
+    if msg.get(name) in (None, ""):
+        return ""
+    return text_field(msg, name, min_len=0, max_len=max_len)
 
 
 def bool_field(msg: dict, name: str) -> bool:

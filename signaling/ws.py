@@ -153,7 +153,7 @@ async def _handle_text(room: Room, me: Participant, session: Session, data: str)
     try:
         try:
             msg = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ApiError("bad_request", "frames must be JSON objects") from None
         if not isinstance(msg, dict):
             raise ApiError("bad_request", "frames must be JSON objects")
