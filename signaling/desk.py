@@ -83,15 +83,16 @@ async def seek(room: Room, me: Participant, msg: dict) -> None:
 @handles("music_gain")
 async def music_gain(room: Room, me: Participant, msg: dict) -> None:
     room.music.set_gain(float(number_field(msg, "gain", lo=0.0, hi=1.0)))
+    room.music_settings_changed()
 
 
 @handles("crossfade")
 async def crossfade(room: Room, me: Participant, msg: dict) -> None:
     room.music.set_crossfade(float(number_field(msg, "seconds", lo=0.0, hi=20.0)))
-    room.broadcast({"type": "music_settings", **room.music_settings()})
+    room.music_settings_changed()
 
 
 @handles("ducking")
 async def ducking(room: Room, me: Participant, msg: dict) -> None:
     room.music.set_ducking(float(number_field(msg, "db", lo=0.0, hi=40.0)))
-    room.broadcast({"type": "music_settings", **room.music_settings()})
+    room.music_settings_changed()

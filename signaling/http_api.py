@@ -88,6 +88,7 @@ async def config(request: web.Request) -> web.Response:
         {
             "ice_servers": [{"urls": url} for url in settings.ice_servers],
             "max_chat_length": settings.chat_max,
+            "max_upload_bytes": settings.max_upload_bytes,
         }
     )
 

@@ -132,6 +132,10 @@ class Room(AsyncIOEventEmitter):
         return {"gain": self.music.gain, "crossfade_s": self.music.crossfade_s,
                 "ducking_db": self.music.ducking_db}
 
+    def music_settings_changed(self) -> None:
+        self.save_music()
+        self.broadcast({"type": "music_settings", **self.music_settings()})
+
     def save_music(self) -> None:
         """Remember the queue and playback, so a restart resumes the music where it was."""
         state = self.music.state()

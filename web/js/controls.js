@@ -53,7 +53,7 @@ export function wireControls(app) {
   });
   $('#chat-form').addEventListener('submit', (ev) => sendChat(app, ev));
 
-  // On stage: the mic (muting yourself tells everyone), leaving the stage, the music.
+  // On stage: the mic (muting yourself tells everyone), leaving the stage. The music is desk.js.
   $('#mic-button').addEventListener('click', () => {
     state.micOn = !state.micOn;
     state.selfMuted = !state.micOn;
@@ -65,8 +65,6 @@ export function wireControls(app) {
     state.leavingStage = true;
     act({ type: 'demote', participant_id: state.me });
   });
-  $('#skip-button').addEventListener('click', () => act({ type: 'skip' }));
-  $('#pause-button').addEventListener('click', () => act({ type: app.musicPlaying() ? 'pause' : 'play' }));
   confirmTwice($('#end-button'), 'Really end the show?', () => endShow(app));
 
   // In the audience: call in.

@@ -1,15 +1,18 @@
 // The room page: join, then follow the show over the WebSocket (PROTOCOL.md).
 // Media lives in media.js, the stage and call-in queue in stage.js, actions on
 // people and messages in moderation.js, the reconnect policy in reconnect.js,
-// what the buttons do in controls.js.
+// what the buttons do in controls.js, the DJ's desk in desk.js (with the queue
+// in queue.js and now playing in nowplaying.js).
 import { loadConfig } from './api.js';
 import { wireAuditLog } from './auditlog.js';
 import { ChatView } from './chat.js';
 import { ServerClock } from './clock.js';
 import { wireControls } from './controls.js';
+import { Desk } from './desk.js';
 import { Media } from './media.js';
 import { Moderation } from './moderation.js';
 import { NowPlayingView } from './nowplaying.js';
+import { QueueView } from './queue.js';
 import { closeOutcome, Reconnector } from './reconnect.js';
 import { showCachedRules, showRules } from './rules.js';
 import { describeError, Signal } from './signal.js';
@@ -41,7 +44,15 @@ const musicPlaying = () => !!(state.nowPlaying && !state.nowPlaying.paused);
 const clock = new ServerClock();
 const signal = new Signal(roomId, { onMessage, onClose });
 const reconnector = new Reconnector(connect);
-const nowPlaying = new NowPlayingView(clock);
+const nowPlaying = new NowPlayingView(clock, { onSeek: (ms) => desk.seek(ms) });
+const desk = new Desk({
+  request: (msg) => signal.request(msg), nowPlaying, playing: () => musicPlaying(),
+  token: () => store.get(KEYS.host) || store.get(KEYS.resume),
+});
+const queueView = new QueueView({
+  move: (entry, index) => desk.queueMove(entry, index),
+  remove: (entry) => desk.queueRemove(entry),
+});
 const media = new Media({
   config: () => config, clock, send: (m) => signal.send(m), notice, onStage,
   pubState: () => state.pubState,
@@ -96,6 +107,9 @@ function renderControls() {
     handRaised: !!(me && me.hand_raised), chatMuted: !!(me && me.chat_muted),
     paused: !!(state.nowPlaying && state.nowPlaying.paused), pubState: state.pubState,
   });
+  desk.setEnabled(canModerate());
+  queueView.setEditable(canModerate());
+  nowPlaying.setCanSeek(canModerate());
 }
 
 function renderPeople() {
@@ -227,8 +241,9 @@ const handlers = {
     chat.setMe(state.me);
     chat.setHistory(m.chat);
     state.nowPlaying = m.now_playing !== undefined ? m.now_playing : state.room.now_playing;
-    nowPlaying.set(state.nowPlaying);
-    nowPlaying.setQueue(m.queue);
+    nowPlaying.reset(state.nowPlaying);
+    queueView.setQueue(m.queue);
+    desk.setSettings(m.music_settings);
     renderRoom(state.room);
     showView('room');
     showRules(roomId, m.rules);
@@ -291,7 +306,8 @@ const handlers = {
     renderControls();
     renderPeople();
   },
-  queue(m) { nowPlaying.setQueue(m.queue); },
+  queue(m) { queueView.setQueue(m.queue); },
+  music_settings(m) { desk.setSettings(m); },
   levels(m) { stage.setLevels(m.levels); },
   pong(m) { clock.onPong(m); },
   kicked(m) { state.kickReason = m.reason || ''; state.final = 'kicked'; },

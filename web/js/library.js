@@ -1,0 +1,106 @@
+// The desk's library search: GET /api/tracks as you type (debounced), the
+// newest answer wins, "More results" pages on. Each result can be queued.
+import { api } from './api.js';
+import { $, fmtTime, h } from './util.js';
+
+const DEBOUNCE_MS = 250;
+const PAGE = 20;
+
+export class LibraryView {
+  /** add(track): Promise, queues the track. */
+  constructor({ add }) {
+    this.add = add;
+    this.query = '';
+    this.results = [];
+    this.seq = 0;
+    this.timer = 0;
+    this.loaded = false;
+    this.input = $('#library-search');
+    this.input.addEventListener('input', () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.search(this.input.value), DEBOUNCE_MS);
+    });
+    $('#library-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      clearTimeout(this.timer);
+      this.search(this.input.value);
+    });
+    $('#library-more').addEventListener('click', () => this.fetch(this.results.length));
+  }
+
+  /** The first time the desk shows: list the library. */
+  activate() {
+    if (this.loaded) return;
+    this.loaded = true;
+    this.search(this.input.value);
+  }
+
+  /** Run the current search again (after an upload). */
+  refresh() {
+    if (this.loaded) this.search(this.input.value);
+  }
+
+  search(q) {
+    this.query = q.trim();
+    this.results = [];
+    return this.fetch(0);
+  }
+
+  async fetch(offset) {
+    const seq = ++this.seq;
+    const q = this.query;
+    const status = $('#library-status');
+    status.textContent = q ? `Searching for “${q}”…` : 'Loading the library…';
+    $('#library-more').disabled = true;
+    const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+    if (q) params.set('q', q);
+    let page;
+    try {
+      page = await api(`/api/tracks?${params}`);
+    } catch (err) {
+      if (seq !== this.seq) return;
+      status.textContent = `Could not search the library: ${err.message}`;
+      $('#library-more').disabled = false;
+      return;
+    }
+    if (seq !== this.seq) return; // a newer search is on its way
+    page = Array.isArray(page) ? page : [];
+    this.results = offset ? [...this.results, ...page] : page;
+    const list = $('#library-results');
+    const items = page.map((t) => this.item(t));
+    if (offset) list.append(...items);
+    else list.replaceChildren(...items);
+    const more = page.length === PAGE;
+    $('#library-more').hidden = !more;
+    $('#library-more').disabled = false;
+    const n = this.results.length;
+    const count = `${n}${more ? '+' : ''} track${n === 1 ? '' : 's'}`;
+    status.textContent = n ? (q ? `${count} for “${q}”` : `${count} in the library`)
+      : q ? `No tracks match “${q}”.` : 'The library is empty: upload a track.';
+  }
+
+  item(track) {
+    const title = track.title || 'Untitled';
+    const meta = [track.artist, track.album, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
+    const button = h('button', {
+      className: 'small', text: 'Add to queue',
+      attrs: { type: 'button', 'aria-label': `Add ${title} to the queue` },
+      dataset: { key: `lib:${track.track_id}` },
+    });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await this.add(track);
+        button.textContent = 'Queued ✓';
+        setTimeout(() => { button.textContent = 'Add to queue'; }, 2500);
+      } catch { /* the desk shows why */ } finally {
+        button.disabled = false;
+      }
+    });
+    return h('li', { className: 'track', dataset: { trackId: track.track_id } },
+      h('span', { className: 'track-text' },
+        h('span', { className: 'track-title', text: title }),
+        h('span', { className: 'muted small', text: meta })),
+      button);
+  }
+}
