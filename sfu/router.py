@@ -15,6 +15,8 @@ from .subscriber import SubscriberPeer
 
 log = logging.getLogger(__name__)
 
+SR_EVERY_TICKS = 50  # a sender report per consumer about once a second
+
 
 class Router(AsyncIOEventEmitter):
     """Media of one room (mediasoup's Router): knows producers and peers, no names or roles.
@@ -85,8 +87,7 @@ class Router(AsyncIOEventEmitter):
             self.emit("audience_delay", d)
 
     def _on_tick(self, tick: int, tick_ms: float) -> None:
-        if tick % 50 == 0:
-            self.update_delays(tick_ms)
+        """One 20 ms frame: the music first, then what can wait a few milliseconds."""
         talking = any(p.producer.talking(tick_ms) for p in self.publishers.values())
         if talking != self._voice_active:
             self._voice_active = talking
@@ -95,8 +96,11 @@ class Router(AsyncIOEventEmitter):
             payload = self.music_source.next_frame(tick_ms)
         except Exception:  # a broken file must not stop the room's clock
             log.exception("music source failed on tick %d", tick)
-            return
-        self.music.forward(payload, tick * FRAME_SAMPLES, tick & 0xFFFF)
+        else:
+            self.music.forward(payload, tick * FRAME_SAMPLES, tick & 0xFFFF)
+        if tick % 50 == 0:
+            self.update_delays(tick_ms)
+        self.send_sender_reports(tick)
 
     @property
     def voice_producers(self) -> list[Producer]:
@@ -107,6 +111,7 @@ class Router(AsyncIOEventEmitter):
             raise ValueError(f"{owner} already subscribes")
         peer = SubscriberPeer(owner, self.ice_servers)
         peer.live = owner in self.members
+        peer.sr_slot = len(self.subscribers) % SR_EVERY_TICKS
         self.subscribers[owner] = peer
         return peer
 
@@ -150,10 +155,14 @@ class Router(AsyncIOEventEmitter):
                 except Exception:
                     log.exception("reconcile failed for %s", owner)
 
-    def send_sender_reports(self) -> None:
+    def send_sender_reports(self, tick: int) -> None:
+        """RTCP SRs for the subscribers whose turn it is: each one about once a second,
+        spread over the ticks so that no tick pays for all of them."""
+        turn = tick % SR_EVERY_TICKS
         for peer in self.subscribers.values():
-            for consumer in peer.consumers:
-                consumer.sender_report()
+            if peer.sr_slot == turn:
+                for consumer in peer.consumers:
+                    consumer.sender_report()
 
     async def close(self) -> None:
         if self.closed:

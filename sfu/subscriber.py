@@ -54,6 +54,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
         self._negotiated_state: list[tuple[str | None, str | None]] = []
         self._guarded = False
         self.live = False  # stage members hear the live feed, listeners the audience feed
+        self.sr_slot = 0  # which of the router's ticks sends our RTCP sender reports
         self.pc.on("connectionstatechange", self._on_state)
 
     @property

@@ -1,10 +1,8 @@
-"""The media plane of the process: routers, shared counters and the RTCP loop."""
+"""The media plane of the process: the routers and the counters they share."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from collections.abc import Sequence
 
 from .ice import gather_on
@@ -13,10 +11,10 @@ from .router import Router
 
 
 class MediaWorker:
-    """Creates routers (one per room) and runs what they share.
+    """Creates routers (one per room) and closes them.
 
-    One background loop sends RTCP sender reports for every consumer of every
-    router about once a second, instead of a task per sender.
+    Each router sends its own RTCP sender reports from its clock, a slice of
+    its subscribers per tick, so no second loop competes with the music.
     """
 
     def __init__(self, media_addresses: Sequence[str], ice_servers: Sequence[str]) -> None:
@@ -24,7 +22,6 @@ class MediaWorker:
         self.ice_servers = list(ice_servers)
         self.counters = Counters()
         self.routers: set[Router] = set()
-        self._rtcp_task: asyncio.Task[None] | None = None
 
     def create_router(self, music: MusicSource) -> Router:
         router = Router(music, self.ice_servers, self.counters)
@@ -34,19 +31,7 @@ class MediaWorker:
         return router
 
     def start(self) -> None:
-        if self._rtcp_task is None:
-            self._rtcp_task = asyncio.get_running_loop().create_task(self._rtcp_loop())
-
-    async def _rtcp_loop(self) -> None:
-        while True:
-            await asyncio.sleep(0.5 + random.random())
-            for router in list(self.routers):
-                router.send_sender_reports()
+        """Nothing runs per worker (kept for symmetry with ``close``)."""
 
     async def close(self) -> None:
         await asyncio.gather(*(r.close() for r in list(self.routers)), return_exceptions=True)
-        if self._rtcp_task is not None:
-            self._rtcp_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._rtcp_task
-            self._rtcp_task = None
