@@ -87,3 +87,47 @@ async def test_a_listener_who_drops_comes_back_with_name_and_raised_hand(base_ur
     assert again.participant_id == pid
     assert me["hand_raised"] is True and me["name"] == "Caller"
     await again.close()
+
+
+@pytest.fixture
+async def strict_server(shared_data_dir: Path) -> AsyncIterator[TestServer]:
+    settings = make_settings(shared_data_dir, max_participants=2, join_rate=4, room_create_rate=2)
+    srv = TestServer(create_app(settings), host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    for room_id in list(srv.app[REGISTRY].rooms):
+        srv.app[STORE].end_room(room_id)
+    await srv.close()
+
+
+async def refused_join(base: str, room_id: str) -> tuple[dict, int | None]:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{base}/api/rooms/{room_id}/ws", params={"name": "X"})
+        error = await ws.receive_json(timeout=5)
+        closing = await ws.receive(timeout=5)
+        return error, closing.data
+
+
+async def test_join_limits_room_full_and_rate_limited(strict_server: TestServer) -> None:
+    base = str(strict_server.make_url("")).rstrip("/")
+    room = await make_room(base)
+    inside = [await RoomClient(base, room["room_id"], f"L{i}").connect() for i in range(2)]
+    error, code = await refused_join(base, room["room_id"])
+    assert (error["code"], code) == ("room_full", 4503)
+    error, code = await refused_join(base, room["room_id"])  # the 4th join in 10 s: still allowed
+    assert (error["code"], code) == ("room_full", 4503)
+    error, code = await refused_join(base, room["room_id"])  # the 5th: over the join rate
+    assert (error["code"], code) == ("rate_limited", 4429)
+    assert (await inside[0].request({"type": "ping", "t": 1}))["type"] == "ack"
+    await asyncio.gather(*(c.close() for c in inside))
+
+
+async def test_room_creation_is_rate_limited_per_address(strict_server: TestServer) -> None:
+    base = str(strict_server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(3):
+            async with http.post(f"{base}/api/rooms", json={"title": "T", "host_name": "H"}) as resp:
+                statuses.append((resp.status, (await resp.json()).get("error", {}).get("code")))
+    assert statuses[:2] == [(201, None), (201, None)]
+    assert statuses[2] == (429, "rate_limited")
