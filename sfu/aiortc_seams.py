@@ -1,8 +1,8 @@
 """The private seams of aiortc the SFU relies on, wrapped in one place.
 
 aiortc is pinned to a minor version in pyproject.toml because of this module;
-``tests/test_aiortc_seams.py`` pins each seam down so an upgrade that moves
-one fails loudly.
+``tests/test_aiortc_seams.py`` pins each seam down on a bare pair of aiortc
+peers, so an upgrade that moves one fails loudly.
 
 - ``tap_receiver``: every decrypted RTP packet of a receiver goes to a
   callback instead of aiortc's jitter buffer and decoder (voice is forwarded,
@@ -20,14 +20,13 @@ one fails loudly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RtpPacket
-from aiortc.stats import RTCStatsReport  # noqa: F401  (re-exported for typing users)
 
 PacketCallback = Callable[[RtpPacket, int], None]
 
@@ -164,17 +163,10 @@ def _known_remote(connection: Any, addr: tuple[str, int]) -> bool:
     return any(pair.remote_addr == addr for pair in connection._check_list)
 
 
-def ice_connection_of(dtls: RTCDtlsTransport) -> Any:
-    """The aioice Connection under a DTLS transport (for tests and guards)."""
-    return dtls.transport._connection
-
-
 __all__ = [
-    "Awaitable",
     "PacketCallback",
     "Wire",
     "guard_ice_connection",
-    "ice_connection_of",
     "intercept_sender",
     "on_sender_rtcp",
     "tap_receiver",

@@ -30,8 +30,5 @@ class MediaWorker:
         router.start()
         return router
 
-    def start(self) -> None:
-        """Nothing runs per worker (kept for symmetry with ``close``)."""
-
     async def close(self) -> None:
         await asyncio.gather(*(r.close() for r in list(self.routers)), return_exceptions=True)

@@ -51,7 +51,6 @@ async def _media_plane(app: web.Application) -> AsyncIterator[None]:
     library = await open_library(settings, store, demo_dir)
     log.info("library: %d tracks", len(library.tracks()))
     worker = MediaWorker(settings.media_addresses, settings.ice_servers)
-    worker.start()
     rules = _rules(settings)
     registry = RoomRegistry(
         settings, worker, store, lambda room_id: open_music(store, library, room_id),
