@@ -24,7 +24,11 @@ def open_music(store: Store, library: Library, room_id: str) -> RoomMusic:
         if track is not None:
             queue.append((entry_id, track))
     saved = store.load_playback(room_id)
-    music = RoomMusic(library, queue=queue, crossfade_s=saved["crossfade_s"] if saved else 3.0)
+    room = store.room(room_id) or {}
+    music = RoomMusic(
+        library, queue=queue, crossfade_s=saved["crossfade_s"] if saved else 3.0,
+        ducking_db=room.get("settings", {}).get("ducking_db", 12.0),
+    )
     if saved is not None:
         music.set_gain(saved["gain"])
         track = library.get(saved["track_id"]) if saved["track_id"] else None

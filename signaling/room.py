@@ -134,6 +134,7 @@ class Room(AsyncIOEventEmitter):
 
     def music_settings_changed(self) -> None:
         self.save_music()
+        self.store.save_room_settings(self.room_id, {"ducking_db": self.music.ducking_db})
         self.broadcast({"type": "music_settings", **self.music_settings()})
 
     def save_music(self) -> None:

@@ -85,6 +85,10 @@ class RoomsMixin(StoreBase):
             ),
         )
 
+    def save_room_settings(self, room_id: str, settings: dict[str, Any]) -> None:
+        """Replace a room's settings (JSON), e.g. its music desk's ducking depth."""
+        self._write("UPDATE rooms SET settings = ? WHERE room_id = ?", (dumps(settings), room_id))
+
     def room(self, room_id: str) -> dict[str, Any] | None:
         """One room, live or ended, or None."""
         row = self._one("SELECT * FROM rooms WHERE room_id = ?", (room_id,))

@@ -93,7 +93,7 @@ async def test_a_talking_speaker_shows_in_levels_and_ducks_the_music(
     await asyncio.gather(host.close(), listener.close())
 
 
-async def test_a_restart_resumes_the_queue(shared_data_dir) -> None:  # type: ignore[no-untyped-def]
+async def test_a_restart_resumes_the_queue_and_the_desk_settings(shared_data_dir) -> None:  # type: ignore[no-untyped-def]
     import aiohttp
 
     first = TestServer(create_app(make_settings(shared_data_dir)), host="127.0.0.1")
@@ -106,6 +106,8 @@ async def test_a_restart_resumes_the_queue(shared_data_dir) -> None:  # type: ig
     host = await RoomClient(base, room["room_id"], "H", token=room["host_token"]).connect()
     for track in tracks[:2]:
         await host.request({"type": "queue_add", "track_id": track.track_id})
+    await host.request({"type": "ducking", "db": 6})
+    await host.request({"type": "crossfade", "seconds": 1.5})
     queue = [e["entry_id"] for e in first.app[REGISTRY].get(room["room_id"]).music.queue()]
     await host.close()
     await first.close()
@@ -115,5 +117,6 @@ async def test_a_restart_resumes_the_queue(shared_data_dir) -> None:  # type: ig
     restored = second.app[REGISTRY].get(room["room_id"])
     assert restored is not None
     assert [e["entry_id"] for e in restored.music.queue()] == queue
+    assert (restored.music.ducking_db, restored.music.crossfade_s) == (6, 1.5)
     second.app[STORE].end_room(room["room_id"])
     await second.close()
