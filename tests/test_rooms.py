@@ -57,7 +57,7 @@ async def test_without_a_host_for_the_grace_period_the_show_ends(quick_grace_ser
     await listener.next("room_ended", timeout=15)
     await wait_for(lambda: listener.close_code is not None)
     assert listener.close_code == 4004
-    assert quick_grace_server.app[REGISTRY].get(room["room_id"]) is None
+    await wait_for(lambda: quick_grace_server.app[REGISTRY].get(room["room_id"]) is None)
     await listener.close()
 
 
