@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .markdown import write_section
-from .server import ROOT, LocalServer, pinned
+from .server import ROOT, LocalServer, loadtest_command, pinned
 
 RESULTS = ROOT / "bench-results"
 KEYS = (
@@ -77,9 +77,7 @@ def run_floor(
             ],
             cpu,
         )
-        out = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
-        )
+        out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
         results.append(json.loads(out.stdout))
     return {
         "cpu_us_per_packet": statistics.median(r["cpu_us_per_packet"] for r in results),
@@ -105,25 +103,7 @@ def run_load(
     """One load test in a subprocess; its JSON summary, or None if it failed."""
     out = RESULTS / f"{name}.json"
     command = pinned(
-        [
-            sys.executable,
-            "-m",
-            "loadtest",
-            "--url",
-            server.url,
-            "--listeners",
-            str(listeners),
-            "--seconds",
-            str(args.seconds),
-            "--rate",
-            str(args.rate),
-            "--admin-token",
-            server.admin_token,
-            "--json",
-            str(out),
-            "--quiet",
-        ],
-        cpu,
+        loadtest_command(server.url, server.admin_token, listeners, args.seconds, out, args.rate), cpu
     )
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
@@ -165,9 +145,7 @@ def measure(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     floor = run_floor(server_cpu, args.runs, args.floor_listeners, args.floor_packets, load_cpu)
     print(f"bench: floor {floor['cpu_us_per_packet']} us/packet", file=sys.stderr)
     sizes: dict[str, Any] = {}
-    with LocalServer(
-        RESULTS / "server-data", cpu=server_cpu, log_path=RESULTS / "server.log"
-    ) as server:
+    with LocalServer(RESULTS / "server-data", cpu=server_cpu, log_path=RESULTS / "server.log") as server:
         for listeners in args.sizes:
             runs = []
             for n in range(args.runs):
@@ -210,9 +188,7 @@ def measure(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         "settings": {"runs": args.runs, "seconds": args.seconds, "rate": args.rate},
         "floor": floor,
         "sizes": sizes,
-        "marginal_us_per_packet": marginal_us(sizes[keys[0]], sizes[keys[-1]])
-        if len(keys) > 1
-        else None,
+        "marginal_us_per_packet": marginal_us(sizes[keys[0]], sizes[keys[-1]]) if len(keys) > 1 else None,
     }
 
 

@@ -38,6 +38,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def loadtest_command(
+    url: str, admin_token: str, listeners: int, seconds: float, out: Path, rate: float = 20.0
+) -> list[str]:
+    """``python -m loadtest`` against a server, its JSON summary written to ``out``."""
+    return [
+        sys.executable,
+        "-m",
+        "loadtest",
+        "--url",
+        url,
+        "--listeners",
+        str(listeners),
+        "--seconds",
+        str(seconds),
+        "--rate",
+        str(rate),
+        f"--admin-token={admin_token}",  # a token may start with "-"
+        "--json",
+        str(out),
+        "--quiet",
+    ]
+
+
 class LocalServer:
     """``with LocalServer(data_dir) as server:`` runs the server until the block ends.
 
@@ -76,8 +99,7 @@ class LocalServer:
                 str(self.data_dir),
                 "--media-address",
                 "127.0.0.1",
-                "--admin-token",
-                self.admin_token,
+                f"--admin-token={self.admin_token}",  # a token may start with "-"
                 "--no-demo",
                 "--room-create-rate",
                 "0",
@@ -90,6 +112,11 @@ class LocalServer:
         )
 
     def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Start (or start again, on the same port and data dir) and wait until healthy."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:  # the child keeps its own copy
             self.proc = subprocess.Popen(
@@ -100,7 +127,6 @@ class LocalServer:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def __exit__(
         self,
@@ -130,6 +156,12 @@ class LocalServer:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         """Stop the server and anything it started (its own process group)."""

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks.server import ROOT, LocalServer
-
-
-def server_present() -> bool:
-    app = ROOT / "signaling" / "app.py"
-    return app.exists() and "create_app" in app.read_text(errors="replace")
-
-
-pytestmark = pytest.mark.skipif(not server_present(), reason="the server is not there yet")
+from benchmarks.server import ROOT, LocalServer, loadtest_command
 
 
 @pytest.mark.timeout(180)
@@ -25,22 +16,7 @@ def test_three_listeners_get_music(tmp_path: Path) -> None:
     out = tmp_path / "summary.json"
     with LocalServer(tmp_path / "data") as server:
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "loadtest",
-                "--url",
-                server.url,
-                "--listeners",
-                "3",
-                "--seconds",
-                "3",
-                "--admin-token",
-                server.admin_token,
-                "--json",
-                str(out),
-                "--quiet",
-            ],
+            loadtest_command(server.url, server.admin_token, listeners=3, seconds=3, out=out),
             cwd=ROOT,
             capture_output=True,
             text=True,

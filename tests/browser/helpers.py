@@ -8,7 +8,7 @@ import urllib.request
 
 from playwright.sync_api import Page, expect
 
-from .conftest import ADMIN_TOKEN, LiveServer
+from benchmarks.server import LocalServer
 
 LIVE = re.compile(r"^Live")
 
@@ -27,7 +27,7 @@ def tap_to_listen_if_needed(page: Page) -> None:
         tap.click()
 
 
-def create_room(server: LiveServer, title: str, host_name: str = "Somebody") -> dict:
+def create_room(server: LocalServer, title: str, host_name: str = "Somebody") -> dict:
     req = urllib.request.Request(
         f"{server.url}/api/rooms", method="POST",
         data=json.dumps({"title": title, "host_name": host_name}).encode(),
@@ -54,8 +54,9 @@ def dismiss_rules(page: Page) -> None:
     expect(page.locator("#rules-card")).to_be_hidden()
 
 
-def operator_get(server: LiveServer, path: str) -> object:
-    req = urllib.request.Request(f"{server.url}{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+def operator_get(server: LocalServer, path: str) -> object:
+    auth = {"Authorization": f"Bearer {server.admin_token}"}
+    req = urllib.request.Request(f"{server.url}{path}", headers=auth)
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read())
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import CALLER_TONE_HZ, TONE_HZ, LiveServer
+from benchmarks.server import LocalServer
+
+from .conftest import CALLER_TONE_HZ, TONE_HZ
 from .helpers import (
     ANALYSE_VOICES,
     create_room,
@@ -44,7 +46,7 @@ def person_row(page: Page, list_id: str, pid: str):  # type: ignore[no-untyped-d
 
 @pytest.mark.timeout(75)
 def test_caller_raises_hand_goes_on_air_and_is_heard(  # type: ignore[no-untyped-def]
-        new_page, caller_browser, live_server: LiveServer) -> None:
+        new_page, caller_browser, live_server: LocalServer) -> None:
     host = new_page()
     host.goto("/")
     host.get_by_label("Show title").fill("Phone-in hour")
@@ -145,7 +147,7 @@ def test_caller_raises_hand_goes_on_air_and_is_heard(  # type: ignore[no-untyped
 
 
 @pytest.fixture
-def moderated_room(new_page, live_server: LiveServer) -> tuple[Page, Page, dict]:  # type: ignore[no-untyped-def]
+def moderated_room(new_page, live_server: LocalServer) -> tuple[Page, Page, dict]:  # type: ignore[no-untyped-def]
     room = create_room(live_server, "Civil chat", host_name="Mod Host")
     host, bob = new_page(), new_page()
     join_as_host(host, room, "Mod Host", wait_audio=False)
@@ -165,7 +167,7 @@ def message(page: Page, text: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.timeout(45)
 def test_moderator_deletes_mutes_and_removes_and_anyone_reports(  # type: ignore[no-untyped-def]
-        moderated_room, live_server: LiveServer) -> None:
+        moderated_room, live_server: LocalServer) -> None:
     host, bob, room = moderated_room
     dialogs: list[str] = []
     for page in (host, bob):
@@ -233,7 +235,7 @@ def test_moderator_deletes_mutes_and_removes_and_anyone_reports(  # type: ignore
 
 
 @pytest.mark.timeout(40)
-def test_phone_width_single_column_no_horizontal_scroll(new_page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_phone_width_single_column_no_horizontal_scroll(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     phone = {"width": 390, "height": 844}
     room = create_room(live_server, "A show with a rather long title for a small phone screen")
     host, fan = new_page(viewport=phone), new_page(viewport=phone)
@@ -289,7 +291,7 @@ def test_phone_width_single_column_no_horizontal_scroll(new_page, live_server: L
 
 
 @pytest.mark.timeout(40)
-def test_reconnecting_and_host_away_notices(new_page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_reconnecting_and_host_away_notices(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     room = create_room(live_server, "Flaky links")
     host, fan = new_page(), new_page()
     join_as_host(host, room, "Host")

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import LiveServer
+from benchmarks.server import LocalServer
+
 from .helpers import diagnostics, join
 
 pytestmark = pytest.mark.browser
@@ -77,7 +78,7 @@ def read_progress(page: Page) -> dict:
     return r
 
 
-def server_now_playing(server: LiveServer, room_id: str) -> dict:
+def server_now_playing(server: LocalServer, room_id: str) -> dict:
     with urllib.request.urlopen(f"{server.url}/api/rooms/{room_id}", timeout=5) as resp:
         return json.loads(resp.read())["now_playing"]
 
@@ -95,7 +96,7 @@ def queue_titles(page: Page) -> list[str]:
 
 @pytest.mark.timeout(70)
 def test_desk_upload_queue_and_progress_in_sync(  # type: ignore[no-untyped-def]
-        new_page, live_server: LiveServer, tmp_path: Path) -> None:
+        new_page, live_server: LocalServer, tmp_path: Path) -> None:
     flac = write_chord_flac(tmp_path / "cafe creme.flac")
 
     host = new_page()

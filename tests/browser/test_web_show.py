@@ -13,7 +13,9 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import TONE_HZ, LiveServer
+from benchmarks.server import LocalServer
+
+from .conftest import TONE_HZ
 from .helpers import create_room, diagnostics, join, tap_to_listen_if_needed
 
 pytestmark = pytest.mark.browser
@@ -75,7 +77,7 @@ async ({ toneHz, seconds }) => {
 
 
 @pytest.mark.timeout(50)
-def test_host_goes_live_and_listener_hears_voice_and_music(new_page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_host_goes_live_and_listener_hears_voice_and_music(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     host = new_page()
     host.goto("/")
     host.get_by_label("Show title").fill("Sine Time")
@@ -123,7 +125,7 @@ def test_host_goes_live_and_listener_hears_voice_and_music(new_page, live_server
 
 
 @pytest.mark.timeout(20)
-def test_home_lists_live_shows(new_page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_home_lists_live_shows(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     room = create_room(live_server, "Listed show")
     page = new_page()
     page.goto("/")
@@ -136,7 +138,7 @@ def test_home_lists_live_shows(new_page, live_server: LiveServer) -> None:  # ty
 
 
 @pytest.fixture
-def chat_pair(new_page, live_server: LiveServer) -> tuple[Page, Page]:  # type: ignore[no-untyped-def]
+def chat_pair(new_page, live_server: LocalServer) -> tuple[Page, Page]:  # type: ignore[no-untyped-def]
     room = create_room(live_server, "Chat corner")
     alice, bob = new_page(), new_page()
     for page, name in ((alice, "Alice"), (bob, "Bob")):
@@ -195,7 +197,7 @@ def test_answer_sdp_asks_for_stereo_on_the_music_mid(new_page) -> None:  # type:
 
 
 @pytest.mark.timeout(30)
-def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     """Without a user gesture the browser refuses to play: the page says so and one tap fixes it.
 
     The only deviation from TESTING.md's flags: the autoplay policy is the real one,
