@@ -45,6 +45,20 @@ def band_level(samples: np.ndarray, freq: float, rate: int = RATE, width: float 
     return float(band / max(spectrum[freqs > 50].sum(), 1e-12))
 
 
+def observe_packets(receiver: Any, observe: Any) -> None:
+    """Show every RTP packet ``receiver`` gets to ``observe(packet)``, then decode it as usual.
+
+    (The SFU's ``aiortc_seams.tap_receiver`` replaces decoding; test clients keep it.)
+    """
+    original = receiver._handle_rtp_packet
+
+    async def handle(packet: Any, arrival_time_ms: int) -> None:
+        observe(packet)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle
+
+
 class EncodedToneTrack(MediaStreamTrack):
     """An audio track whose ``recv`` returns pre-encoded Opus packets of a tone.
 
@@ -216,14 +230,11 @@ class RoomClient:
                 self._tasks.append(asyncio.ensure_future(self._drain(track, mid)))
 
     def _record_payloads(self, receiver: Any, mid: str) -> None:
-        original = receiver._handle_rtp_packet
-
-        async def handle(packet: Any, arrival_time_ms: int) -> None:
+        def record(packet: Any) -> None:
             self.payloads[mid].append(bytes(packet.payload))
             self.seqs[mid].append(packet.sequence_number)
-            await original(packet, arrival_time_ms)
 
-        receiver._handle_rtp_packet = handle
+        observe_packets(receiver, record)
 
     async def _drain(self, track: MediaStreamTrack, mid: str) -> None:
         with contextlib.suppress(MediaStreamError):

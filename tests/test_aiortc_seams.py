@@ -23,6 +23,18 @@ async def connected_pair(track: EncodedToneTrack | None) -> tuple[RTCPeerConnect
     return sender, receiver
 
 
+def tap_payloads(receiver: RTCPeerConnection) -> list[bytes]:
+    """Tap the receiving side's track when it appears; the payloads it gets, in order."""
+    payloads: list[bytes] = []
+
+    def on_track(_track: object) -> None:
+        for t in receiver.getTransceivers():
+            aiortc_seams.tap_receiver(t.receiver, lambda packet, _ms: payloads.append(bytes(packet.payload)))
+
+    receiver.on("track", on_track)
+    return payloads
+
+
 async def negotiate(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> None:
     await sender.setLocalDescription(await sender.createOffer())
     await receiver.setRemoteDescription(sender.localDescription)
@@ -33,13 +45,7 @@ async def negotiate(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> N
 async def test_a_tapped_receiver_hands_over_the_exact_payloads_undecoded() -> None:
     track = EncodedToneTrack(1000.0)
     sender, receiver = await connected_pair(track)
-    tapped: list[bytes] = []
-
-    def on_track(_track: object) -> None:
-        for t in receiver.getTransceivers():
-            aiortc_seams.tap_receiver(t.receiver, lambda packet, _ms: tapped.append(bytes(packet.payload)))
-
-    receiver.on("track", on_track)
+    tapped = tap_payloads(receiver)
     await negotiate(sender, receiver)
     await wait_for(lambda: len(tapped) >= 50)
     assert tapped[:40] == track.sent[: len(tapped[:40])]
@@ -53,13 +59,7 @@ async def test_an_intercepted_sender_gives_a_wire_that_delivers_our_own_packets(
     aiortc_seams.intercept_sender(
         sent_by, lambda s, params: ready.append((s._ssrc, params.codecs[0].payloadType))
     )
-    received: list[bytes] = []
-
-    def on_track(_track: object) -> None:
-        for t in receiver.getTransceivers():
-            aiortc_seams.tap_receiver(t.receiver, lambda packet, _ms: received.append(bytes(packet.payload)))
-
-    receiver.on("track", on_track)
+    received = tap_payloads(receiver)
     await negotiate(sender, receiver)
     await wait_for(lambda: ready)
     assert len(ready) == 1, "on_ready runs once"
@@ -78,13 +78,7 @@ async def test_an_intercepted_sender_gives_a_wire_that_delivers_our_own_packets(
 async def test_the_guard_drops_empty_and_stray_datagrams() -> None:
     track = EncodedToneTrack(1000.0)
     sender, receiver = await connected_pair(track)
-    tapped: list[bytes] = []
-
-    def on_track(_track: object) -> None:
-        for t in receiver.getTransceivers():
-            aiortc_seams.tap_receiver(t.receiver, lambda packet, _ms: tapped.append(bytes(packet.payload)))
-
-    receiver.on("track", on_track)
+    tapped = tap_payloads(receiver)
     await negotiate(sender, receiver)
     dtls = receiver.getTransceivers()[0].receiver.transport
     aiortc_seams.guard_ice_connection(dtls)

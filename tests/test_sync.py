@@ -15,13 +15,12 @@ import fractions
 import statistics
 import time
 from collections import deque
-from typing import Any
 
 import av
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from tests.clients import RoomClient
+from tests.clients import RoomClient, observe_packets
 from tests.test_live_show import wait_for
 
 HOLD_MS = 150.0
@@ -62,17 +61,11 @@ def record_arrivals(client: RoomClient) -> dict[str, dict[bytes, float]]:
     arrivals: dict[str, dict[bytes, float]] = {}
     assert client.sub is not None
     for transceiver in client.sub.getTransceivers():
-        receiver, mid = transceiver.receiver, transceiver.mid
-        seen = arrivals.setdefault(mid, {})
-        original = receiver._handle_rtp_packet
-
-        async def handle(
-            packet: Any, arrival_time_ms: int, seen: dict = seen, original: Any = original
-        ) -> None:
-            seen.setdefault(bytes(packet.payload), time.monotonic())
-            await original(packet, arrival_time_ms)
-
-        receiver._handle_rtp_packet = handle
+        seen = arrivals.setdefault(transceiver.mid, {})
+        observe_packets(
+            transceiver.receiver,
+            lambda packet, seen=seen: seen.setdefault(bytes(packet.payload), time.monotonic()),
+        )
     return arrivals
 
 
@@ -94,13 +87,7 @@ async def echo_host(base_url: str, room: dict) -> RoomClient:
     music_mid = host.mid_of("music")
     for transceiver in host.sub.getTransceivers():
         if transceiver.mid == music_mid:
-            original = transceiver.receiver._handle_rtp_packet
-
-            async def tap(packet: Any, arrival_time_ms: int, original: Any = original) -> None:
-                echo.push(bytes(packet.payload))
-                await original(packet, arrival_time_ms)
-
-            transceiver.receiver._handle_rtp_packet = tap
+            observe_packets(transceiver.receiver, lambda packet: echo.push(bytes(packet.payload)))
     await host.publish(echo)
     stats = {"jitter_buffer_ms": HOLD_MS, "output_latency_ms": 0, "input_latency_ms": 0}
     await host.request({"type": "stats", **stats})
