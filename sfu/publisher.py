@@ -6,7 +6,6 @@ import logging
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.rtp import RtpPacket
-from pyee.asyncio import AsyncIOEventEmitter
 
 from . import aiortc_seams
 from .clock import server_ms
@@ -17,17 +16,15 @@ from .sdp import check_publish_offer
 log = logging.getLogger(__name__)
 
 
-class PublisherPeer(AsyncIOEventEmitter):
+class PublisherPeer:
     """Answers a stage member's offer and turns their audio into a voice ``Producer``.
 
     Packets are never decoded: each decrypted RTP packet is handed to the
     producer's fan-out as it arrives. The RFC 6464 audio level (when the client
     sends the extension) is kept on the producer for ``levels``.
-    Events: ``producer`` (the new Producer, when media starts), ``failed``.
     """
 
     def __init__(self, owner: str, ice_servers: list[str], counters: Counters) -> None:
-        super().__init__()
         self.owner = owner
         self.producer = Producer("voice", owner, counters)
         self._counters = counters
@@ -35,11 +32,6 @@ class PublisherPeer(AsyncIOEventEmitter):
         self._guarded = False
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.pc.on("track", self._on_track)
-        self.pc.on("connectionstatechange", self._on_state)
-
-    def _on_state(self) -> None:
-        if self.pc.connectionState == "failed" and not self._closed:
-            self.emit("failed")
 
     def _on_track(self, track: object) -> None:
         for transceiver in self.pc.getTransceivers():

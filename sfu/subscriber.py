@@ -40,7 +40,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
     ``reconcile(producers)`` is the one idempotent entry point: it makes the
     m-lines carry exactly those producers (reusing inactive m-lines) and
     offers again if anything changed, only after the previous answer came
-    back. Events: ``offer`` (sdp, tracks), ``failed``.
+    back. Events: ``offer`` (sdp, tracks).
     """
 
     def __init__(self, owner: str, ice_servers: list[str]) -> None:
@@ -66,10 +66,10 @@ class SubscriberPeer(AsyncIOEventEmitter):
         return [s.consumer for s in self.slots if s.consumer is not None]
 
     def _on_state(self) -> None:
+        # asyncio's sendto on a dead socket logs rather than raises: stop at once. The
+        # client rejoins with its resume token, which builds a new connection.
         if self.pc.connectionState in ("failed", "closed"):
-            self._stop_sending()  # asyncio's sendto on a dead socket logs rather than raises
-            if not self._closed:
-                self.emit("failed")
+            self._stop_sending()
 
     def _stop_sending(self) -> None:
         for slot in self.slots:
@@ -184,10 +184,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
         if self._closed:
             return
         self._closed = True
-        for slot in self.slots:
-            self._detach(slot)
-            if slot.consumer is not None:
-                slot.consumer.close()
+        self._stop_sending()
         await self.pc.close()
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -153,8 +154,6 @@ class RoomRegistry:
 
 
 def _epoch(iso: str | None) -> float:
-    from datetime import datetime
-
     if not iso:
         return 0.0
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

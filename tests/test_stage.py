@@ -104,24 +104,33 @@ async def test_eight_speakers_are_all_heard(base_url: str, room: dict) -> None:
 
 
 async def test_stage_changes_renegotiate_without_a_gap(base_url: str, room: dict) -> None:
+    """Each stage change renegotiates the listener's sub; the tracks already playing lose at
+    most one 20 ms frame each over it (a gap in sending shows as a gap in sequence numbers:
+    the SFU only renumbers a consumer when it moves to another producer)."""
     host, _ = await on_air(base_url, room)
     listener = await RoomClient(base_url, room["room_id"], "Lis").connect()
     await wait_for(lambda: hears(listener, host.participant_id, 1000.0), timeout=10)
-    music, voice = listener.mid_of("music"), listener.mid_of("voice", host.participant_id)
-    lost_before = listener.lost_frames(music) + listener.lost_frames(voice)
-    offers_before = len(listener.messages["offer"])
-    callers = []
+    playing = [listener.mid_of("music"), listener.mid_of("voice", host.participant_id)]
+    callers: list[RoomClient] = []
+    report = []
+
+    async def step(change) -> None:  # type: ignore[no-untyped-def]
+        offers = len(listener.messages["offer"])
+        lost = {mid: listener.lost_frames(mid) for mid in playing}
+        await change()
+        await wait_for(lambda: len(listener.messages["offer"]) > offers, timeout=10)
+        await asyncio.sleep(1.0)
+        losses = {mid: listener.lost_frames(mid) - lost[mid] for mid in playing}
+        report.append(losses)
+        assert all(n <= 1 for n in losses.values()), f"frames lost over one renegotiation: {losses}"
+
     for i, freq in enumerate((1500.0, 2500.0, 3000.0)):
         caller = await RoomClient(base_url, room["room_id"], f"C{i}").connect()
-        await bring_on_stage(host, caller, freq)
-        await wait_for(lambda c=caller, f=freq: hears(listener, c.participant_id, f), timeout=10)
         callers.append(caller)
-    await host.request({"type": "demote", "participant_id": callers[0].participant_id})
-    await asyncio.sleep(1.0)
-    renegotiations = len(listener.messages["offer"]) - offers_before + 4
-    lost = listener.lost_frames(music) + listener.lost_frames(voice) - lost_before
-    assert renegotiations >= 4
-    assert lost <= renegotiations, f"{lost} frames lost over {renegotiations} renegotiations"
+        await step(lambda c=caller, f=freq: bring_on_stage(host, c, f))
+        assert hears(listener, caller.participant_id, freq)
+    await step(lambda: host.request({"type": "demote", "participant_id": callers[0].participant_id}))
+    print(f"\nframes lost per renegotiation on the tracks already playing: {report}")
     await asyncio.gather(host.close(), listener.close(), *(c.close() for c in callers))
 
 
