@@ -20,7 +20,8 @@ from mixer.synth import DEMO_DIR
 from signaling import library_sync
 from signaling.app import LIBRARY, SETTINGS, STORE, create_app
 from signaling.config import Settings
-from signaling.tracks_api import check_audio, safe_filename
+from signaling.audio_check import check_audio
+from signaling.tracks_api import safe_filename
 from tests.clients import RoomClient
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.test_library_sync import write_audio
