@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sfu import MediaWorker, server_ms

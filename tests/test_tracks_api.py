@@ -19,8 +19,8 @@ from mixer import ensure_demo_library
 from mixer.synth import DEMO_DIR
 from signaling import library_sync
 from signaling.app import LIBRARY, SETTINGS, STORE, create_app
-from signaling.config import Settings
 from signaling.audio_check import check_audio
+from signaling.config import Settings
 from signaling.tracks_api import safe_filename
 from tests.clients import RoomClient
 from tests.conftest import ADMIN_TOKEN, make_settings
