@@ -34,8 +34,11 @@ test: install chromium
 bench: install
 	$(BIN)/python -m benchmarks.run
 
+# ruff, the type check and the import contract (pyproject.toml's [tool.importlinter]).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -21,6 +21,7 @@ socket to 127.0.0.1. Prints JSON: CPU microseconds per packet
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -83,7 +84,6 @@ def _loop(listeners: int, packets: int, payload: bytes, profile: str, send: Any 
 
 def _receive(count: int, addrs: Any, stop: Any, cpu: int | None) -> None:
     """Child process: ``count`` sockets read by an event loop until told to stop."""
-    import asyncio
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
@@ -104,7 +104,7 @@ def _receive(count: int, addrs: Any, stop: Any, cpu: int | None) -> None:
             transport.close()
 
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415  (optional: not built for every platform)
 
         uvloop.install()
     except ImportError:

@@ -17,13 +17,15 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
 
-from signaling import library_sync
 from signaling.config import Settings
+from signaling.model import library_sync
 from signaling.store import Store
 
 
@@ -42,7 +44,10 @@ def write_tone(path: Path, freq: float, index: int) -> None:
         out.mux(stream.encode(None))
 
 
-async def late_while(coro: object) -> tuple[object, list[float], float]:
+T = TypeVar("T")
+
+
+async def late_while(coro: Awaitable[T]) -> tuple[T, list[float], float]:
     """Run ``coro`` while a task sleeps 10 ms in a loop: result, lateness samples (ms), seconds."""
     late: list[float] = []
     done = False
@@ -56,7 +61,7 @@ async def late_while(coro: object) -> tuple[object, list[float], float]:
     task = asyncio.ensure_future(ticker())
     started = time.perf_counter()
     try:
-        result = await coro  # type: ignore[misc]
+        result = await coro
     finally:
         done = True
         await task

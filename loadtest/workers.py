@@ -51,7 +51,7 @@ class WorkerConfig:
 def worker_main(cfg: WorkerConfig, control: Any, progress: Any, conn: Connection) -> None:
     """Process entry point: run the peers, send their results, exit."""
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415  (optional: not built for every platform)
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         result = asyncio.run(_run(cfg, control, progress))
     else:

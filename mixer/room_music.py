@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from pyee.asyncio import AsyncIOEventEmitter
 
-from .audio import DECLICK, FRAME_MS, SAMPLES_PER_MS, GainRamp, fade_out, overlay, silence
-from .deck import Deck
+from .audio import FRAME_MS, GainRamp, silence
+from .crossfader import DEFAULT_CROSSFADE_S, Crossfader
 from .ducker import DEFAULT_DEPTH_DB, Ducker
 from .encoder import OpusFrameEncoder
 from .library import Library, Track
@@ -34,10 +34,6 @@ from .limiter import PeakLimiter
 from .lineup import DEFAULT_TARGET_LUFS, Lineup
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CROSSFADE_S = 3.0
-MAX_CROSSFADE_S = 20.0
-MAX_OUTGOING = 2  # decks still fading out; an older one is cut (with the 10 ms fade)
 
 
 class RoomMusic(AsyncIOEventEmitter):
@@ -79,17 +75,11 @@ class RoomMusic(AsyncIOEventEmitter):
         self._clock_ms = clock_ms
         self._encoder = encoder or OpusFrameEncoder()
         self._lineup = Lineup(library, queue, target_lufs=target_lufs, on_queue_change=self._queue_changed)
-        self._deck: Deck | None = None
-        self._entry_id: str | None = None  # the queue entry the current deck came from
-        self._outgoing: list[Deck] = []  # decks fading out under the current one
-        self._crossfade_ms = 0.0
-        self.set_crossfade(crossfade_s)
-        self._plan: tuple[Deck, float] | None = None  # (current deck, its crossfade length)
+        self._crossfader = Crossfader(self._lineup, on_change=self._mark_changed, crossfade_s=crossfade_s)
         self._paused = False
         self._gain = GainRamp(1.0)
         self._ducker = Ducker(ducking_db)
         self._limiter = PeakLimiter(ceiling_dbtp)
-        self._tail: np.ndarray | None = None
         self._last_tick_ms: float | None = None
         self._changed = False
         self.on("error", self._log_handler_error)
@@ -104,15 +94,10 @@ class RoomMusic(AsyncIOEventEmitter):
         """The ``(960, 2)`` float32 frame for the tick at ``now_ms`` (advances playback 20 ms)."""
         bus = silence()
         if not self._paused:
-            try:  # a broken file must cost a track, never a tick
-                self._maybe_crossfade()
-                self._fill(bus)
-            except Exception:
-                self._drop_broken_deck()
-            self._mix_outgoing(bus)
-        if self._tail is not None:
-            bus[: len(self._tail)] += self._tail
-            self._tail = None
+            self._crossfader.play(bus)
+        tail = self._crossfader.take_tail()
+        if tail is not None:
+            bus[: len(tail)] += tail
         self._ducker.apply(bus)
         self._gain.apply(bus)
         out = self._limiter.process(bus)
@@ -130,7 +115,7 @@ class RoomMusic(AsyncIOEventEmitter):
         """``{"track", "position_ms", "server_ms", "paused"}``: the track was at
         ``position_ms`` at server time ``server_ms`` (as heard, after the limiter's
         look-ahead); ``None`` if nothing is playable."""
-        deck = self._deck or self._start_next()
+        deck = self._crossfader.current_or_next()
         if deck is None:
             return None
         position = max(0.0, deck.position_ms)
@@ -145,31 +130,14 @@ class RoomMusic(AsyncIOEventEmitter):
     def skip(self) -> None:
         """Go to the queue's head, else the next track of the rotation, now (paused or not);
         crossfading from the current position when a crossfade is set."""
-        old = self._deck or self._start_next()
-        if old is None:
-            return
-        following = self._lineup.open_next()
-        if following is None:
-            return
-        deck, entry_id = following
-        if self._paused or old.samples_played == 0:
-            old.close()
-        elif self._crossfade_ms > 0:
-            self._hand_over(old, deck, min(self._crossfade_ms, deck.track.duration_ms / 2))
-        else:
-            self._cut(old)
-        self._set_current(deck, entry_id)
-        self._emit_now_playing()
+        if self._crossfader.skip(paused=self._paused):
+            self._emit_now_playing()
 
     def pause(self) -> None:
         """Silence from the next tick on (after a 10 ms fade); the position holds."""
         if self._paused:
             return
-        for deck in self._outgoing:
-            self._cut(deck)
-        self._outgoing = []
-        if self._deck is not None:
-            self._declick_out(self._deck)
+        self._crossfader.pause()
         self._paused = True
         self._emit_now_playing()
 
@@ -178,19 +146,13 @@ class RoomMusic(AsyncIOEventEmitter):
         if not self._paused:
             return
         self._paused = False
-        if self._deck is not None:
-            self._deck.fade_in()
+        self._crossfader.resume()
         self._emit_now_playing()
 
     def seek(self, position_ms: float) -> None:
         """Jump within the current track (clamped to 0..duration); past the end moves on."""
-        deck = self._deck or self._start_next()
-        if deck is None:
-            return
-        if not self._paused:
-            self._declick_out(deck)
-        deck.seek(min(max(0.0, float(position_ms)), float(deck.track.duration_ms)))
-        self._emit_now_playing()
+        if self._crossfader.seek(position_ms, paused=self._paused):
+            self._emit_now_playing()
 
     def set_gain(self, gain: float) -> None:
         """Music level 0..1, reached by a short ramp (no click)."""
@@ -198,8 +160,7 @@ class RoomMusic(AsyncIOEventEmitter):
 
     def set_crossfade(self, seconds: float) -> None:
         """Crossfade length for the next track changes (0: gapless hard cuts with the 10 ms fades)."""
-        self._crossfade_ms = min(MAX_CROSSFADE_S, max(0.0, float(seconds))) * 1000.0
-        self._plan = None
+        self._crossfader.set_length(seconds)
 
     def set_ducking(self, db: float) -> None:
         """How far the music dips under voices, in dB (0 turns ducking off)."""
@@ -219,7 +180,7 @@ class RoomMusic(AsyncIOEventEmitter):
 
     @property
     def crossfade_s(self) -> float:
-        return self._crossfade_ms / 1000.0
+        return self._crossfader.length_s
 
     @property
     def ducking_db(self) -> float:
@@ -261,10 +222,10 @@ class RoomMusic(AsyncIOEventEmitter):
         """What to save to resume this room's music after a restart (JSON-friendly):
         ``track_id``, ``entry_id`` (the queue entry playing, if any), ``position_ms``,
         ``paused``, ``gain``, ``crossfade_s``, ``ducking_db``, ``queue`` [(entry_id, track_id)]."""
-        deck = self._deck
+        deck = self._crossfader.current
         return {
             "track_id": deck.track.track_id if deck else None,
-            "entry_id": self._entry_id if deck else None,
+            "entry_id": self._crossfader.entry_id if deck else None,
             "position_ms": int(max(0.0, deck.position_ms)) if deck else 0,
             "paused": self._paused,
             "gain": self._gain.target,
@@ -283,13 +244,7 @@ class RoomMusic(AsyncIOEventEmitter):
         deck = self._lineup.open(track)
         if deck is None:
             return False
-        for old in self._decks():
-            if self._paused:
-                old.close()
-            else:
-                self._cut(old)
-        self._outgoing = []
-        self._set_current(deck, entry_id)
+        self._crossfader.replace(deck, entry_id, paused=self._paused)
         if entry_id is None:
             self._lineup.rotation_last = track
         if position_ms > 0:
@@ -300,120 +255,7 @@ class RoomMusic(AsyncIOEventEmitter):
 
     def close(self) -> None:
         """Release the files."""
-        for deck in self._decks():
-            deck.close()
-        self._outgoing = []
-        self._deck = None
-
-    # -- internals: playing -------------------------------------------------
-
-    def _decks(self) -> list[Deck]:
-        return [*self._outgoing, *([self._deck] if self._deck else [])]
-
-    def _fill(self, out: np.ndarray) -> None:
-        """Add the current deck into ``out``, moving on gaplessly when a track ends mid-frame."""
-        filled = 0
-        budget = len(self._lineup) + 2  # tracks that end at once; never loop forever
-        while filled < len(out) and budget > 0:
-            deck = self._deck or self._start_next()
-            if deck is None:
-                return
-            chunk = deck.read(len(out) - filled)
-            out[filled : filled + len(chunk)] += chunk
-            filled += len(chunk)
-            if deck.finished:
-                budget -= 1
-                self._deck = None
-                deck.close()
-                if deck.samples_played == 0:
-                    log.warning("track %s has no audio, skipping it", deck.track.path)
-                    self._lineup.bad.add(deck.track.track_id)
-                self._start_next()  # at once: now_playing names the next track from this tick on
-
-    def _mix_outgoing(self, out: np.ndarray) -> None:
-        for deck in list(self._outgoing):
-            try:
-                chunk = deck.read(len(out))
-                out[: len(chunk)] += chunk
-                done = deck.finished
-            except Exception:
-                log.exception("track %s failed while fading out", deck.track.path)
-                done = True
-            if done:
-                self._outgoing.remove(deck)
-                deck.close()
-
-    def _maybe_crossfade(self) -> None:
-        """At the end of the current track, start the next one under it."""
-        deck = self._deck
-        if deck is None or self._crossfade_ms <= 0 or deck.fading_out:
-            return
-        remaining = deck.remaining_ms
-        if remaining > min(self._crossfade_ms, deck.track.duration_ms / 2):
-            return
-        if self._plan is None or self._plan[0] is not deck:
-            upcoming = self._lineup.upcoming()
-            if upcoming is None:
-                return
-            length = min(self._crossfade_ms, deck.track.duration_ms / 2, upcoming.duration_ms / 2)
-            self._plan = (deck, length)
-        length = self._plan[1]
-        if remaining > length:
-            return
-        following = self._lineup.open_next()
-        if following is not None:
-            self._hand_over(deck, following[0], min(length, remaining) if remaining > 0 else length)
-            self._set_current(*following)
-
-    def _hand_over(self, old: Deck, new: Deck, length_ms: float) -> None:
-        """Crossfade: ``old`` fades out, ``new`` in, both over ``length_ms`` (a plain start if
-        nothing is left of ``old``, e.g. after a seek to its end)."""
-        if len(old.peek(1)) == 0:
-            old.close()
-            return
-        samples = max(1, round(length_ms * SAMPLES_PER_MS))
-        old.crossfade_out(samples)
-        new.crossfade_in(samples)
-        self._outgoing.append(old)
-        while len(self._outgoing) > MAX_OUTGOING:
-            self._cut(self._outgoing.pop(0))
-
-    def _cut(self, deck: Deck) -> None:
-        """Stop ``deck`` now, with a 10 ms fade."""
-        self._declick_out(deck)
-        deck.close()
-
-    def _declick_out(self, deck: Deck) -> None:
-        """Queue a 10 ms fade-out of what ``deck`` would have played next."""
-        self._tail = overlay(self._tail, fade_out(deck.peek(DECLICK)))  # several seams a tick: all fade
-
-    def _drop_broken_deck(self) -> None:
-        deck, self._deck = self._deck, None
-        if deck is None:
-            log.exception("music render failed")
-            return
-        log.exception("track %s failed while playing, skipping it", deck.track.path)
-        self._lineup.bad.add(deck.track.track_id)
-        try:
-            deck.close()
-        except Exception:
-            log.debug("closing a broken deck failed", exc_info=True)
-        self._changed = True
-
-    # -- internals: what plays next -------------------------------------------
-
-    def _start_next(self) -> Deck | None:
-        """Open what plays next and make it current (with a 10 ms fade-in)."""
-        following = self._lineup.open_next()
-        if following is None:
-            self._deck = None
-            return None
-        self._set_current(*following)
-        return self._deck
-
-    def _set_current(self, deck: Deck, entry_id: str | None) -> None:
-        self._deck, self._entry_id = deck, entry_id
-        self._changed = True
+        self._crossfader.close()
 
     # -- internals: events ----------------------------------------------------
 
@@ -423,6 +265,9 @@ class RoomMusic(AsyncIOEventEmitter):
             return self._last_tick_ms + FRAME_MS
         return self._clock_ms() if self._clock_ms is not None else 0.0
 
+    def _mark_changed(self) -> None:
+        self._changed = True
+
     def _emit_now_playing(self) -> None:
         self._changed = False
         state = self.now_playing()
@@ -430,7 +275,7 @@ class RoomMusic(AsyncIOEventEmitter):
             self.emit("now_playing", state)
 
     def _queue_changed(self) -> bool:
-        self._plan = None
+        self._crossfader.replan()
         self.emit("queue", self.queue())
         return True
 

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
 PacketCallback = Callable[[RtpPacket, int], None]
@@ -37,11 +38,9 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None:
     The packet is not decoded. Reception statistics are still fed so that
     aiortc's RTCP receiver reports (loss, jitter) reach the sender.
     """
-    codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
-    streams: dict[int, Any] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
-    active: dict[int, Any] = receiver._RTCRtpReceiver__active_ssrc  # type: ignore[attr-defined]
-    from aiortc import clock
-    from aiortc.rtcrtpreceiver import StreamStatistics
+    codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]  # private, pinned
+    streams: dict[int, Any] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]  # private, pinned
+    active: dict[int, Any] = receiver._RTCRtpReceiver__active_ssrc  # type: ignore[attr-defined]  # private, pinned
 
     async def tapped(packet: RtpPacket, arrival_time_ms: int) -> None:
         if not receiver._enabled:
@@ -56,7 +55,7 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None:
         stream.add(packet)
         on_packet(packet, arrival_time_ms)
 
-    receiver._handle_rtp_packet = tapped  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = tapped  # type: ignore[method-assign]  # the seam
 
 
 SendHook = Callable[[RTCRtpSender, RTCRtpSendParameters], None]
@@ -83,8 +82,8 @@ def intercept_sender(sender: RTCRtpSender, on_ready: SendHook) -> None:
         if started:
             sender.transport._unregister_rtp_sender(sender)
 
-    sender.send = send  # type: ignore[method-assign]
-    sender.stop = stop  # type: ignore[method-assign]
+    sender.send = send  # type: ignore[method-assign]  # the seam
+    sender.stop = stop  # type: ignore[method-assign]  # the seam
 
 
 def on_sender_rtcp(sender: RTCRtpSender, handler: Callable[[Any], None]) -> None:
@@ -93,7 +92,7 @@ def on_sender_rtcp(sender: RTCRtpSender, handler: Callable[[Any], None]) -> None
     async def handle(packet: Any) -> None:
         handler(packet)
 
-    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]  # the seam
 
 
 @dataclass(slots=True)
@@ -102,7 +101,7 @@ class Wire:
 
     protect: Callable[[bytes], bytes]
     protect_rtcp: Callable[[bytes], bytes]
-    sendto: Callable[[bytes, tuple[str, int]], None]
+    sendto: Callable[[bytes, tuple[str, int]], object]
     addr: tuple[str, int]
 
 
@@ -138,7 +137,7 @@ def guard_ice_connection(dtls: RTCDtlsTransport) -> None:
             return
         queue.put_nowait((data, component))
 
-    connection.data_received = data_received  # type: ignore[method-assign]
+    connection.data_received = data_received  # type: ignore[method-assign]  # the seam
     for protocol in connection._protocols:
         _guard_protocol(protocol, connection)
 

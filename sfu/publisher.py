@@ -45,7 +45,7 @@ class PublisherPeer:
             self.producer.audio_level = level[1]
             self.producer.audio_level_at = server_ms()
         self.producer.forward(
-            packet.payload, packet.timestamp, packet.sequence_number, packet.marker
+            packet.payload, packet.timestamp, packet.sequence_number, bool(packet.marker)
         )
 
     async def handle_offer(self, sdp: str) -> str:

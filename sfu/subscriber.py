@@ -136,9 +136,9 @@ class SubscriberPeer(AsyncIOEventEmitter):
         if wire is None:
             log.warning("sub %s: sender ready without a wire", self.owner)
             return
-        consumer = Consumer(
-            sender._ssrc, params.codecs[0].payloadType, wire, params.rtcp.cname or ""
-        )
+        payload_type = params.codecs[0].payloadType
+        assert payload_type is not None  # our own offer always numbers its codecs
+        consumer = Consumer(sender._ssrc, payload_type, wire, params.rtcp.cname or "")
         slot.consumer = consumer
         aiortc_seams.on_sender_rtcp(sender, lambda packet: _rtcp_to(consumer, packet))
         if slot.producer is not None:

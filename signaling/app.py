@@ -1,4 +1,9 @@
-"""The app factory: the one place that wires signaling, the SFU and the mixer together."""
+"""The app factory: the one place that wires signaling, the SFU and the mixer together.
+
+Each resource opens in a ``cleanup_ctx`` of its own, in order (store, library,
+media worker, room registry), so a failure while starting closes what was
+already open, and a failure while closing one still closes the others.
+"""
 
 from __future__ import annotations
 
@@ -8,69 +13,79 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from mixer import Library, ensure_demo_library
+from mixer import ensure_demo_library
 from sfu import MediaWorker
 
-from . import http_api, pages
 from .config import Settings
-from .desk import open_music
 from .errors import error_middleware
-from .library_sync import open_library
-from .ratelimit import RateLimit
-from .registry import DEFAULT_RULES, RoomRegistry
+from .http.metrics import metrics_registry
+from .http.proxy import TrustedProxies, forwarded_middleware
+from .keys import CREATE_LIMIT, LIBRARY, METRICS, REGISTRY, SCANS, SETTINGS, STORE, WORKER
+from .model.library_sync import LibraryScans, open_library
+from .model.music import open_music
+from .model.ratelimit import RateLimit
+from .model.registry import DEFAULT_RULES, RoomRegistry
+from .model.wordfilter import WordFilter
+from .routes import add_routes
 from .store import Store
-from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
-
-SETTINGS = web.AppKey("settings", Settings)
-WORKER = web.AppKey("worker", MediaWorker)
-REGISTRY = web.AppKey("registry", RoomRegistry)
-LIBRARY = web.AppKey("library", Library)
-CREATE_LIMIT = web.AppKey("create_limit", RateLimit)
-STORE = web.AppKey("store", Store)
 
 DEMO_TITLE = "OnAir demo"
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    proxies = forwarded_middleware(TrustedProxies(settings.trusted_proxies))
+    app = web.Application(middlewares=[proxies, error_middleware], client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[CREATE_LIMIT] = RateLimit(settings.room_create_rate, 60.0)
-    http_api.add_routes(app)
-    pages.add_routes(app)
-    app.cleanup_ctx.append(_media_plane)
+    add_routes(app)
+    app.cleanup_ctx.extend([_store, _library, _media_worker, _registry])
     return app
 
 
-async def _media_plane(app: web.Application) -> AsyncIterator[None]:
+async def _store(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app[STORE] = Store.in_data_dir(settings.data_dir)
+    yield
+    app[STORE].close()
+
+
+async def _library(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
     demo_dir = ensure_demo_library(settings.data_dir)
-    store = Store.in_data_dir(settings.data_dir)
-    library = await open_library(settings, store, demo_dir)
-    log.info("library: %d tracks", len(library.tracks()))
-    worker = MediaWorker(settings.media_addresses, settings.ice_servers)
-    rules = _rules(settings)
+    app[LIBRARY] = await open_library(settings, app[STORE], demo_dir)
+    log.info("library: %d tracks", len(app[LIBRARY].tracks()))
+    app[SCANS] = LibraryScans()
+    yield
+    await app[SCANS].close()
+
+
+async def _media_worker(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[WORKER] = MediaWorker(settings.media_addresses, settings.ice_servers)
+    yield
+    await app[WORKER].close()
+
+
+async def _registry(app: web.Application) -> AsyncIterator[None]:
+    settings, store, library = app[SETTINGS], app[STORE], app[LIBRARY]
     registry = RoomRegistry(
-        settings, worker, store, lambda room_id: open_music(store, library, room_id),
-        WordFilter.load(settings.word_filter), rules,
+        settings, app[WORKER], store, lambda room_id: open_music(store, library, room_id),
+        WordFilter.load(settings.word_filter), _rules(settings),
     )
+    app[REGISTRY] = registry
+    app[METRICS] = metrics_registry(registry, app[WORKER])
     restored = registry.restore()
     if restored:
         log.info("restored %d live rooms", restored)
     registry.start()
-    app[STORE] = store
-    app[LIBRARY] = library
-    app[WORKER] = worker
-    app[REGISTRY] = registry
     if settings.demo and not any(r.permanent for r in registry.rooms.values()):
         registry.create(DEMO_TITLE, "OnAir", "Music around the clock.", permanent=True)
     _tune_gc()
     yield
     await registry.close()
-    await worker.close()
-    store.close()
 
 
 def _tune_gc() -> None:

@@ -9,8 +9,14 @@ import sys
 
 from aiohttp import web
 
-from .accesslog import AccessLogger
-from .config import Settings, build_parser, settings_from_args
+try:
+    import uvloop
+except ImportError:  # optional: not built for every platform
+    uvloop = None  # type: ignore[assignment]  # the module or nothing
+
+from .app import create_app
+from .config import ConfigError, Settings, build_parser, settings_from_args
+from .http.accesslog import AccessLogger
 
 
 class _JsonFormatter(logging.Formatter):
@@ -40,14 +46,8 @@ def setup_logging(level: str, fmt: str) -> None:
 
 
 def serve(settings: Settings) -> None:
-    from .app import create_app
-
-    try:
-        import uvloop
-
+    if uvloop is not None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
     setup_logging(settings.log_level, settings.log_format)
     logging.getLogger("onair").info("OnAir on http://%s:%d", settings.host, settings.port)
     web.run_app(
@@ -61,9 +61,14 @@ def serve(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(settings_from_args(args))
+        try:
+            settings = settings_from_args(args)
+        except ConfigError as exc:
+            parser.error(str(exc))
+        serve(settings)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,21 @@
-"""Server settings: command-line flags, each also readable from an ``ONAIR_*`` variable."""
+"""Server settings: each one a flag, an ``ONAIR_*`` variable and a key of the TOML file of ``--config``.
+
+A flag wins over a variable, a variable over the file, the file over the
+default. The file's keys are the flags' names without the dashes in front
+(``media-address = ["192.0.2.10"]``; ``_`` and ``-`` are the same); a key that
+is not a setting is an error that names it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
+import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -31,141 +41,188 @@ class Settings:
     host_grace_s: float = 300.0
     max_participants: int = 2000
     chat_max: int = 500
+    trusted_proxies: list[str] = field(default_factory=list)
+    turn_urls: list[str] = field(default_factory=list)
+    turn_secret: str | None = None
+    turn_ttl_s: int = 3600
+    turn_server_side: bool = False
 
 
-def _env_list(name: str) -> list[str]:
-    raw = os.environ.get(name, "")
-    return [item.strip() for item in raw.split(",") if item.strip()]
+class ConfigError(ValueError):
+    """A setting that cannot be used: an unknown key, a wrong type, a bad value."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its flag (``--name``), the ``Settings`` field it fills and how its text is read."""
+
+    name: str
+    attr: str
+    parse: Callable[[str], Any]
+    help: str
+    many: bool = False  # repeatable flag, comma-separated variable, list in the file
+    switch: bool = False  # a flag without a value
+    to_setting: Callable[[Any], Any] = lambda value: value
+
+    @property
+    def env(self) -> str:
+        return "ONAIR_" + self.name.upper().replace("-", "_")
+
+
+def _level(text: str) -> str:
+    return _choice(text, ("debug", "info", "warning", "error"))
+
+
+def _format(text: str) -> str:
+    return _choice(text, ("text", "json"))
+
+
+def _choice(text: str, allowed: tuple[str, ...]) -> str:
+    if text not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
+    return text
+
+
+def _cidr(text: str) -> str:
+    return str(ipaddress.ip_network(text.strip(), strict=False))
+
+
+def _turn_url(text: str) -> str:
+    if not text.startswith(("turn:", "turns:")):
+        raise ValueError("a TURN URL starts with turn: or turns:")
+    return text
+
+
+def _flag(text: str) -> bool:
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "host", str, "address to listen on for HTTP (default 127.0.0.1)"),
+    Option("port", "port", int, "HTTP port (default 8080)"),
+    Option("data-dir", "data_dir", Path,
+           "where the database, uploads and the demo music live (default ./data)"),
+    Option("music-dir", "music_dirs", Path, "a folder of audio files (mp3, ogg, opus, flac, wav, "
+           "m4a) to add to the library; repeatable", many=True),
+    Option("admin-token", "admin_token", str,
+           "operator token for /admin, /metrics, reports and bans (unset: those answer 403)"),
+    Option("media-address", "media_addresses", str, "an address to gather ICE candidates on and "
+           "offer to browsers; repeatable (default: every interface but loopback)", many=True),
+    Option("ice-server", "ice_servers", str, "a STUN URL used by the server and handed to the "
+           "page; repeatable (default none: never a public STUN server by surprise)", many=True),
+    Option("trusted-proxy", "trusted_proxies", _cidr, "a reverse proxy's address or CIDR: only "
+           "from these is X-Forwarded-For believed; repeatable", many=True),
+    Option("turn-url", "turn_urls", _turn_url,
+           "a turn: or turns: URL handed to browsers with fresh credentials; repeatable", many=True),
+    Option("turn-secret", "turn_secret", str,
+           "coturn's static-auth-secret (use-auth-secret): TURN credentials are minted from it"),
+    Option("turn-ttl", "turn_ttl_s", int, "how long minted TURN credentials last, seconds (3600)"),
+    Option("turn-server-side", "turn_server_side", _flag,
+           "the server's own peer connections use the TURN servers too", switch=True),
+    Option("allowed-origin", "allowed_origins", str, "an extra Origin allowed to open WebSockets, "
+           "besides the served host; repeatable", many=True),
+    Option("room-create-rate", "room_create_rate", int,
+           "rooms one address may create per minute, 0 = no limit (default 10)"),
+    Option("max-upload-mb", "max_upload_bytes", float, "largest track upload in MB (default 100)",
+           to_setting=lambda mb: int(mb * 1024 * 1024)),
+    Option("join-rate", "join_rate", int, "joins one address may make per 10 s, 0 = no limit (60)"),
+    Option("max-participants", "max_participants", int,
+           "participants per room before joins get room_full (default 2000)"),
+    Option("host-grace", "host_grace_s", float,
+           "seconds a show goes on without its host before it ends (default 300)"),
+    Option("word-filter", "word_filter", Path,
+           "a file of words (one per line) masked in chat, added to the default list"),
+    Option("rules-file", "rules_file", Path,
+           "the operator's rules shown in every room, one per line (default: three house rules)"),
+    Option("log-level", "log_level", _level, "debug, info, warning or error (default info)"),
+    Option("log-format", "log_format", _format, "text or json (default text)"),
+    Option("no-demo", "demo", _flag, "do not start the permanent 'OnAir demo' room", switch=True,
+           to_setting=lambda off: not off),
+)
+BY_KEY = {option.name: option for option in OPTIONS}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="onair", description="OnAir: self-hosted live radio shows in the browser."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser(
-        "serve",
-        help="run the server",
-        description="Run the OnAir server: HTTP API, WebSocket signaling, the SFU and the "
-        "music mixer in one process. Every flag can also be set with the ONAIR_* variable "
-        "named in its help (lists comma-separated).",
+        "serve", help="run the server",
+        description="Run the OnAir server: HTTP API, WebSocket signaling, the SFU and the music "
+        "mixer in one process. Each flag is also an ONAIR_* variable (named in its help; lists "
+        "comma-separated) and a key of the --config file; flag over variable over file.",
     )
-    serve.add_argument(
-        "--host",
-        default=env("ONAIR_HOST", "127.0.0.1"),
-        help="address to listen on for HTTP (ONAIR_HOST, default 127.0.0.1)",
-    )
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=int(env("ONAIR_PORT", "8080")),
-        help="HTTP port (ONAIR_PORT, default 8080)",
-    )
-    serve.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(env("ONAIR_DATA_DIR", "data")),
-        help="where the database, uploads and the demo music live (ONAIR_DATA_DIR, default ./data)",
-    )
-    serve.add_argument(
-        "--music-dir",
-        type=Path,
-        action="append",
-        default=[Path(p) for p in _env_list("ONAIR_MUSIC_DIR")],
-        help="a folder of audio files (mp3, ogg, opus, flac, wav, m4a) to add "
-        "to the library; repeatable (ONAIR_MUSIC_DIR)",
-    )
-    serve.add_argument(
-        "--admin-token",
-        default=env("ONAIR_ADMIN_TOKEN"),
-        help="operator token for /metrics, reports and bans (ONAIR_ADMIN_TOKEN; "
-        "unset: those endpoints answer 403)",
-    )
-    serve.add_argument(
-        "--media-address",
-        action="append",
-        default=_env_list("ONAIR_MEDIA_ADDRESS"),
-        help="an address to gather ICE candidates on; repeatable "
-        "(ONAIR_MEDIA_ADDRESS; default: every interface but loopback; "
-        "tests and load runs use 127.0.0.1)",
-    )
-    serve.add_argument(
-        "--ice-server",
-        action="append",
-        default=_env_list("ONAIR_ICE_SERVER"),
-        help="a STUN/TURN URL used by the server and handed to the page; "
-        "repeatable (ONAIR_ICE_SERVER; default none: never a public STUN "
-        "server by surprise)",
-    )
-    serve.add_argument(
-        "--allowed-origin",
-        action="append",
-        default=_env_list("ONAIR_ALLOWED_ORIGIN"),
-        help="an extra Origin allowed to open WebSockets, besides the served "
-        "host; repeatable (ONAIR_ALLOWED_ORIGIN)",
-    )
-    serve.add_argument(
-        "--room-create-rate",
-        type=int,
-        default=int(env("ONAIR_ROOM_CREATE_RATE", "10")),
-        help="rooms one address may create per minute, 0 = no limit "
-        "(ONAIR_ROOM_CREATE_RATE, default 10)",
-    )
-    serve.add_argument("--max-upload-mb", type=float,
-                       default=float(env("ONAIR_MAX_UPLOAD_MB", "100")),
-                       help="largest track upload in MB (ONAIR_MAX_UPLOAD_MB, default 100)")
-    serve.add_argument("--join-rate", type=int, default=int(env("ONAIR_JOIN_RATE", "60")),
-                       help="joins one address may make per 10 s, 0 = no limit "
-                       "(ONAIR_JOIN_RATE, default 60)")
-    serve.add_argument("--max-participants", type=int,
-                       default=int(env("ONAIR_MAX_PARTICIPANTS", "2000")),
-                       help="participants per room before joins get room_full "
-                       "(ONAIR_MAX_PARTICIPANTS, default 2000)")
-    serve.add_argument("--word-filter", type=Path, default=env("ONAIR_WORD_FILTER"),
-                       help="a file of words (one per line) masked in chat, added to the "
-                       "default list (ONAIR_WORD_FILTER)")
-    serve.add_argument("--rules-file", type=Path, default=env("ONAIR_RULES_FILE"),
-                       help="the operator's rules shown in every room, one per line "
-                       "(ONAIR_RULES_FILE; default: three house rules)")
-    serve.add_argument(
-        "--log-level",
-        default=env("ONAIR_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-        help="log level (ONAIR_LOG_LEVEL, default info)",
-    )
-    serve.add_argument(
-        "--log-format",
-        default=env("ONAIR_LOG_FORMAT", "text"),
-        choices=["text", "json"],
-        help="log format (ONAIR_LOG_FORMAT)",
-    )
-    serve.add_argument(
-        "--no-demo",
-        action="store_true",
-        default=env("ONAIR_NO_DEMO", "") not in ("", "0", "false"),
-        help="do not start the permanent 'OnAir demo' room (ONAIR_NO_DEMO=1)",
-    )
+    serve.add_argument("--config", type=Path, default=os.environ.get("ONAIR_CONFIG"),
+                       help="a TOML file of settings, keys named as the flags (ONAIR_CONFIG)")
+    for option in OPTIONS:
+        _add_flag(serve, option)
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        music_dirs=list(args.music_dir),
-        admin_token=args.admin_token or None,
-        media_addresses=list(args.media_address),
-        ice_servers=list(args.ice_server),
-        log_level=args.log_level,
-        log_format=args.log_format,
-        demo=not args.no_demo,
-        allowed_origins=list(args.allowed_origin),
-        room_create_rate=args.room_create_rate,
-        join_rate=args.join_rate,
-        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-        max_participants=args.max_participants,
-        word_filter=Path(args.word_filter) if args.word_filter else None,
-        rules_file=Path(args.rules_file) if args.rules_file else None,
-    )
+def _add_flag(parser: argparse.ArgumentParser, option: Option) -> None:
+    help_text = f"{option.help} ({option.env})"
+    dest = option.name.replace("-", "_")
+    if option.switch:
+        parser.add_argument(f"--{option.name}", dest=dest, action="store_const", const=True,
+                            default=None, help=help_text)
+    else:
+        parser.add_argument(f"--{option.name}", dest=dest, action="append" if option.many else "store",
+                            default=None, help=help_text)
+
+
+def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from parsed flags, then the environment, then the ``--config`` file."""
+    env = os.environ if env is None else env
+    file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = getattr(args, option.name.replace("-", "_"), None)
+        where = f"--{option.name}"
+        if raw is None and env.get(option.env, "") != "":
+            raw, where = env[option.env], option.env
+            raw = [item.strip() for item in raw.split(",") if item.strip()] if option.many else raw
+        if raw is None and option.name in file_values:
+            raw, where = file_values[option.name], f"'{option.name}' in {args.config}"
+        if raw is not None:
+            values[option.attr] = option.to_setting(_read(option, raw, where))
+    return Settings(**values)
+
+
+def _read(option: Option, raw: Any, where: str) -> Any:
+    try:
+        if option.many:
+            items = raw if isinstance(raw, list) else [raw]
+            return [option.parse(_text(item)) for item in items]
+        return option.parse(_text(raw))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise TypeError(f"expected a string or a number, got {type(value).__name__}")
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML file, keyed by flag name; unknown keys are a ``ConfigError``."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    values = {key.replace("_", "-"): value for key, value in data.items()}
+    unknown = sorted(key for key in values if key not in BY_KEY)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 HTTP_STATUS = {
     "bad_request": 400,
@@ -53,7 +54,7 @@ class ApiError(Exception):
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every HTTP error leaves as ``{"error": {"code", "message"}}``."""
     try:
         return await handler(request)

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import REGISTRY, STORE, create_app
+from signaling.app import create_app
 from signaling.config import Settings
+from signaling.keys import REGISTRY, STORE
 
 ADMIN_TOKEN = "test-admin-token"
 

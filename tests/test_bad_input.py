@@ -7,8 +7,9 @@ import json
 
 import aiohttp
 import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection
 
-from tests.clients import RoomClient
+from tests.clients import EncodedToneTrack, RoomClient
 from tests.test_live_show import on_air, wait_for
 
 
@@ -69,13 +70,11 @@ async def test_invalid_sdp_is_refused_and_media_carries_on(base_url: str, room: 
 
 
 async def test_a_listener_may_not_publish_and_is_never_forwarded(base_url: str, room: dict) -> None:
-    from tests.clients import EncodedToneTrack
 
     host, _ = await on_air(base_url, room, freq=1000.0)
     other = await RoomClient(base_url, room["room_id"], "Other").connect()
     sneaky = await RoomClient(base_url, room["room_id"], "Sneaky").connect()
     track = EncodedToneTrack(3000.0)
-    from aiortc import RTCConfiguration, RTCPeerConnection
 
     sneaky.pub = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     sneaky.pub.addTransceiver(track, direction="sendonly")

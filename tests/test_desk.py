@@ -6,12 +6,14 @@ import asyncio
 import fractions
 import time
 
+import aiohttp
 import av
 import numpy as np
 from aiohttp.test_utils import TestServer
 from aiortc import MediaStreamTrack
 
-from signaling.app import LIBRARY, REGISTRY, STORE, create_app
+from signaling.app import create_app
+from signaling.keys import LIBRARY, REGISTRY, STORE
 from tests.clients import RoomClient, tone
 from tests.conftest import make_settings
 from tests.test_live_show import wait_for
@@ -94,7 +96,6 @@ async def test_a_talking_speaker_shows_in_levels_and_ducks_the_music(
 
 
 async def test_a_restart_resumes_the_queue_and_the_desk_settings(shared_data_dir) -> None:  # type: ignore[no-untyped-def]
-    import aiohttp
 
     first = TestServer(create_app(make_settings(shared_data_dir)), host="127.0.0.1")
     await first.start_server()

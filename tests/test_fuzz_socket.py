@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling.app import REGISTRY, create_app
+from signaling.app import create_app
+from signaling.keys import REGISTRY
 from tests.clients import RoomClient
 from tests.conftest import make_settings
 

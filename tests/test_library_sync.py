@@ -16,8 +16,9 @@ from aiohttp import web
 
 import mixer.library as library_module
 from mixer import Library, Track
-from signaling import library_sync
-from signaling.app import LIBRARY, SETTINGS, STORE
+from signaling.http import tracks as tracks_http
+from signaling.keys import LIBRARY, SCANS, SETTINGS, STORE
+from signaling.model import library_sync
 from signaling.store import Store
 from tests.conftest import make_settings
 
@@ -61,7 +62,7 @@ def bare_app(tmp_path: Path, music: list[Path], data: str = "data") -> tuple[web
     """An app with just what the library's rescans need (no server, no media); its data dir is
     ``tmp_path / data`` and its demo folder ``tmp_path / "demo"`` (empty)."""
     app = web.Application()
-    library_sync.install(app)
+    app[SCANS] = library_sync.LibraryScans()
     app[SETTINGS] = make_settings(tmp_path / data, music_dirs=music)
     return app, Store.in_data_dir(tmp_path / data)
 
@@ -118,7 +119,7 @@ async def test_open_library_fills_the_store_and_reuses_it_after_a_restart(
     write_audio(music / "c.flac", 1.0, title="Gamma", artist="Cid")
     store = Store.in_data_dir(tmp_path / "data")
     app2 = web.Application()
-    library_sync.install(app2)
+    app2[SCANS] = library_sync.LibraryScans()
     app2[SETTINGS] = app[SETTINGS]
     library = await open_in(app2, store, tmp_path)
     assert [t.title for t in library.tracks()] == ["Alpha", "Beta", "Gamma"]
@@ -152,9 +153,9 @@ async def test_scan_progress_is_logged(
         write_audio(music / f"t{i:02}.wav", 0.1, codec="pcm_s16le", rate=8000, layout="mono")
     app, store = bare_app(tmp_path, [music])
     monkeypatch.setattr(library_sync, "PROGRESS_MIN_GAP_S", 0.0)  # this scan is quick: log every 5 % anyway
-    with caplog.at_level(logging.INFO, logger="signaling.library_sync"):
+    with caplog.at_level(logging.INFO, logger="signaling.model.library_sync"):
         await open_in(app, store, tmp_path)
-    lines = [r.getMessage() for r in caplog.records if r.name == "signaling.library_sync"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "signaling.model.library_sync"]
     assert lines[0] == "library scan: 40 audio files"
     assert lines[1:20] == [f"library scan {n}/40" for n in range(2, 40, 2)]  # every 5 %
     assert lines[20].startswith("library scan done: 40 tracks from 40 files in ")
@@ -201,7 +202,7 @@ async def test_rescan_follows_new_changed_and_removed_files(tmp_path: Path, meas
     stat = changing.stat()
     os.utime(changing, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))  # surely a new mtime
     leaving.unlink()
-    tracks = await library_sync.rescan(app)
+    tracks = await tracks_http.rescan(app)
 
     titles = {t.title: t for t in tracks}
     assert set(titles) == {"Stay", "After", "Arrivée"}
@@ -225,21 +226,21 @@ async def test_rescans_requested_together_share_one_and_an_operator_start_is_ref
     write_audio(music / "a.flac", 0.6, title="A")
     app, store = bare_app(tmp_path, [music])
     await open_in(app, store, tmp_path)
-    scans = library_sync.scans(app)
+    scans = app[SCANS]
     async with scans.commit:  # the scan cannot save (finish) while this is held
-        first = asyncio.ensure_future(library_sync.rescan(app))
+        first = asyncio.ensure_future(tracks_http.rescan(app))
         await asyncio.sleep(0.05)
         assert scans.running
-        assert library_sync.start_rescan(app) is False
-        second = asyncio.ensure_future(library_sync.rescan(app))
-        third = asyncio.ensure_future(library_sync.rescan(app))
+        assert tracks_http.start_rescan(app) is False
+        second = asyncio.ensure_future(tracks_http.rescan(app))
+        third = asyncio.ensure_future(tracks_http.rescan(app))
         await asyncio.sleep(0.05)
     results = await asyncio.gather(first, second, third)
     assert all([t.title for t in r] == ["A"] for r in results)
     assert results[1] is results[2]  # the two requests made during the first scan shared the next one
     await scans.wait()
     assert not scans.running
-    assert library_sync.start_rescan(app) is True
+    assert tracks_http.start_rescan(app) is True
     await scans.wait()
     store.close()
 
@@ -252,7 +253,7 @@ async def test_an_upload_committed_during_a_scan_is_kept(
     write_audio(music / "a.flac", 0.6, title="A")
     app, store = bare_app(tmp_path, [music])
     library = await open_in(app, store, tmp_path)
-    scans = library_sync.scans(app)
+    scans = app[SCANS]
     listed = asyncio.Event()
     go_on = asyncio.Event()
     real_scan = library.scan_async
@@ -264,7 +265,7 @@ async def test_an_upload_committed_during_a_scan_is_kept(
         return tracks
 
     monkeypatch.setattr(library, "scan_async", slow_scan)
-    scanning = asyncio.ensure_future(library_sync.rescan(app))
+    scanning = asyncio.ensure_future(tracks_http.rescan(app))
     await listed.wait()
     # What an upload does: its file is in place, then, under the commit lock, its row and the library.
     uploaded = write_audio(tmp_path / "data" / "uploads" / "new.flac", 0.6, title="Uploaded")
@@ -277,7 +278,7 @@ async def test_an_upload_committed_during_a_scan_is_kept(
     assert [t.title for t in tracks] == ["A"]  # listed before the file arrived
     assert "new.flac" in rows(store)  # ...but its row survived that scan's save
     monkeypatch.setattr(library, "scan_async", real_scan)
-    assert {t.title for t in await library_sync.rescan(app)} == {"A", "Uploaded"}
+    assert {t.title for t in await tracks_http.rescan(app)} == {"A", "Uploaded"}
     assert library.get(track.track_id) is not None
     assert not scans.fresh
     store.close()
@@ -290,14 +291,14 @@ async def test_closing_stops_a_running_scan_without_saving(tmp_path: Path) -> No
     app, store = bare_app(tmp_path, [music])
     library = Library([music])
     app[LIBRARY], app[STORE] = library, store
-    scans = library_sync.scans(app)
-    request = asyncio.ensure_future(library_sync.rescan(app))
+    scans = app[SCANS]
+    request = asyncio.ensure_future(tracks_http.rescan(app))
     await asyncio.sleep(0.05)
     await scans.close()
     with pytest.raises(library_sync.ScanCancelled):
         await request
     assert store.track_count() == 0
-    assert library_sync.start_rescan(app) is False  # closed for good
+    assert tracks_http.start_rescan(app) is False  # closed for good
     store.close()
 
 
@@ -372,7 +373,7 @@ async def test_scanning_200_files_never_blocks_the_loop(tmp_path: Path) -> None:
         write_audio(
             music / "00" / "tone-0000.wav", 0.6 + 0.1 * attempt, codec="pcm_s16le", rate=8000, layout="mono"
         )
-        tracks, worst, _ = await lateness_during(library_sync.rescan(app))
+        tracks, worst, _ = await lateness_during(tracks_http.rescan(app))
         assert len(tracks) == 200  # type: ignore[arg-type]
         runs.append(worst)
         if worst < 0.050:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import socket
 
 import numpy as np
 from aiohttp.test_utils import TestServer
 
-from signaling.app import REGISTRY
+from signaling.keys import REGISTRY
 from tests.clients import EncodedToneTrack, RoomClient, band_level, peak_hz
 
 
@@ -95,7 +96,6 @@ async def test_a_listener_joining_mid_show_hears_within_a_second(base_url: str, 
 async def test_an_empty_datagram_does_not_cut_a_listeners_audio(
     base_url: str, room: dict, server: TestServer
 ) -> None:
-    import socket
 
     listener = await RoomClient(base_url, room["room_id"], "Lis").connect()
     music = "0"

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import STORE, create_app
+from signaling.app import create_app
+from signaling.keys import STORE
 from tests.clients import RoomClient
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.test_live_show import wait_for

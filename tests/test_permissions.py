@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from signaling.app import REGISTRY, STORE
+from signaling.keys import REGISTRY, STORE
 from tests.clients import EncodedToneTrack, RoomClient
 from tests.conftest import ADMIN_TOKEN
 from tests.test_live_show import wait_for

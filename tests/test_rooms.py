@@ -10,7 +10,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import REGISTRY, STORE, create_app
+from signaling.app import create_app
+from signaling.keys import REGISTRY, STORE
 from tests.clients import RoomClient
 from tests.conftest import make_settings
 from tests.test_live_show import wait_for

@@ -9,8 +9,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import REGISTRY, STORE, create_app
-from signaling.wordfilter import WordFilter
+from signaling.app import create_app
+from signaling.keys import REGISTRY, STORE
+from signaling.model.wordfilter import WordFilter
 from tests.clients import RoomClient
 from tests.conftest import make_settings
 

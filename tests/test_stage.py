@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCConfiguration, RTCPeerConnection
 
-from signaling.app import REGISTRY
+from signaling.keys import REGISTRY
 from tests.clients import EncodedToneTrack, RoomClient, band_level
 from tests.test_live_show import on_air, wait_for
 

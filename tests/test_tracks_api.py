@@ -17,11 +17,12 @@ from aiohttp.test_utils import TestServer
 
 from mixer import ensure_demo_library
 from mixer.synth import DEMO_DIR
-from signaling import library_sync
-from signaling.app import LIBRARY, SETTINGS, STORE, create_app
-from signaling.audio_check import check_audio
+from signaling.app import create_app
 from signaling.config import Settings
-from signaling.tracks_api import safe_filename
+from signaling.errors import ApiError
+from signaling.http.tracks import safe_filename
+from signaling.keys import LIBRARY, SCANS, SETTINGS, STORE
+from signaling.model.audio_check import check_audio
 from tests.clients import RoomClient
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.test_library_sync import write_audio
@@ -415,7 +416,7 @@ async def test_the_operator_rescans_the_music_folders(
         async with http.post(f"{base}/api/library/rescan", headers={"Authorization": "Bearer nope"}) as resp:
             assert resp.status == 401
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        scans = library_sync.scans(srv.app)
+        scans = srv.app[SCANS]
         async with scans.commit:  # the scan cannot finish (save) while this is held
             async with http.post(f"{base}/api/library/rescan", headers=admin) as resp:
                 assert resp.status == 202
@@ -451,7 +452,6 @@ def test_safe_filenames() -> None:
 
 
 def test_check_audio_tells_damage_from_not_audio(tmp_path: Path, audio: dict[str, bytes]) -> None:
-    from signaling.errors import ApiError
 
     def code(data: bytes, name: str) -> str:
         path = tmp_path / name

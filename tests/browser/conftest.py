@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from benchmarks.server import LocalServer
 
@@ -72,7 +73,6 @@ def playwright_sync() -> Iterator[object]:
     """One sync Playwright for the session (it cannot be nested)."""
     if not Path(CHROMIUM).exists():  # `make test` installs it: missing is a failure, not a skip
         pytest.fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         yield pw

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
@@ -34,7 +35,6 @@ SYNC_TOLERANCE_MS = 100
 
 def write_chord_flac(path: Path, seconds: float = 20.0, rate: int = 48_000) -> Path:
     """A C major chord, stereo FLAC with title/artist/album tags."""
-    import av
 
     t = np.arange(int(rate * seconds)) / rate
     chord = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)) / 3 * 0.4

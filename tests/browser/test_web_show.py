@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
 
-from .conftest import TONE_HZ
+from .conftest import CHROMIUM, TONE_HZ, chromium_args
 from .helpers import create_room, diagnostics, join, tap_to_listen_if_needed
 
 pytestmark = pytest.mark.browser
@@ -203,7 +203,6 @@ def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_se
     The only deviation from TESTING.md's flags: the autoplay policy is the real one,
     and the join is submitted from script with no user gesture (over CDP).
     """
-    from .conftest import CHROMIUM, chromium_args
 
     room = create_room(live_server, "Autoplay check")
     args = [a for a in chromium_args(tone_wav) if not a.startswith("--autoplay-policy")]

@@ -12,13 +12,13 @@ from typing import Any
 
 from sfu import MediaWorker, server_ms
 
-from .config import Settings
+from ..config import Settings
+from ..store import Store
+from ..store.base import now_iso
+from ..tokens import new_id, new_token
 from .participant import Participant
 from .ratelimit import RateLimit
 from .room import Room
-from .store import Store
-from .store_base import now_iso
-from .tokens import new_id, new_token
 from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ class RoomRegistry:
         self.store.save_room(room_id, title=title, description=description, host_name=host_name,
                              host_token=host_token, started_at=now_iso(), permanent=permanent,
                              rules_extra=rules or [])
-        room = self._open(self.store.room(room_id))
+        saved = self.store.room(room_id)
+        assert saved is not None  # just written
+        room = self._open(saved)
         log.info("room %s created: %r", room.room_id, title)
         return room, host_token
 

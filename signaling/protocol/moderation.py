@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from . import permissions
-from .errors import CLOSE_KICKED, ApiError
-from .handlers import handles, target_of
-from .participant import Participant
-from .room import Room
-from .validate import bool_field, id_field, optional_text, text_field
+from ..errors import CLOSE_KICKED, ApiError
+from ..model import permissions
+from ..model.participant import Participant
+from ..model.room import Room
+from ..validate import bool_field, id_field, optional_text, text_field
+from .handler import target_of
 
 
-@handles("mute_chat")
 async def mute_chat(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "mute_chat")
@@ -19,7 +18,6 @@ async def mute_chat(room: Room, me: Participant, msg: dict) -> None:
     room.audit(me, "mute_chat", target, {"muted": target.chat_muted})
 
 
-@handles("kick")
 async def kick(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "kick")
@@ -34,7 +32,6 @@ async def kick(room: Room, me: Participant, msg: dict) -> None:
                       CLOSE_KICKED)
 
 
-@handles("delete_message")
 async def delete_message(room: Room, me: Participant, msg: dict) -> None:
     message_id = id_field(msg, "message_id")
     message = room.find_chat(message_id)
@@ -48,7 +45,6 @@ async def delete_message(room: Room, me: Participant, msg: dict) -> None:
         room.audit(me, "delete_message", None, {"message_id": message_id, "text": message["text"]})
 
 
-@handles("report")
 async def report(room: Room, me: Participant, msg: dict) -> None:
     reason = text_field(msg, "reason", max_len=500)
     participant_id = msg.get("participant_id")

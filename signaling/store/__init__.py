@@ -15,9 +15,10 @@ Secrets are never stored: host and resume tokens are kept as sha256 hex digests
 and compared in constant time. Every value goes in as a query parameter.
 
 The methods live in small mixins, one per concern:
-``store_rooms`` (rooms, participants, chat), ``store_moderation`` (bans,
-reports, audit log), ``store_music`` (queue, playback), ``store_tracks``
-(library and search); ``store_schema`` holds the schema and migrations.
+``rooms`` (rooms, participants, chat), ``moderation`` (bans,
+reports, audit log), ``music`` (queue, playback), ``tracks``
+(library and search); ``schema`` holds the schema and migrations; ``base`` the
+shared helpers.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from .store_base import hash_token, now_iso
-from .store_moderation import ModerationMixin
-from .store_music import MusicMixin
-from .store_rooms import RoomsMixin
-from .store_schema import SCHEMA_VERSION, SchemaTooNewError, migrate
-from .store_tracks import TracksMixin, fts_query
+from .base import hash_token, now_iso
+from .moderation import ModerationMixin
+from .music import MusicMixin
+from .rooms import RoomsMixin
+from .schema import SCHEMA_VERSION, SchemaTooNewError, migrate
+from .tracks import TracksMixin, fts_query
 
 DB_FILENAME = "onair.db"
 BUSY_TIMEOUT_MS = 2000
@@ -70,7 +71,7 @@ class Store(RoomsMixin, ModerationMixin, MusicMixin, TracksMixin):
         with self._lock:
             if self._db is not None:
                 self._db.close()
-                self._db = None  # type: ignore[assignment]
+                self._db = None  # type: ignore[assignment]  # typed as open: no method runs after close
 
     def pragma(self, name: str) -> object:
         """Read one PRAGMA (``journal_mode``, ``synchronous``, ``foreign_keys``...), for checks and tests."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from os import PathLike
 from typing import Any
 
-from .store_base import StoreBase
+from .base import StoreBase
 
 log = logging.getLogger(__name__)
 

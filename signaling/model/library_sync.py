@@ -8,10 +8,10 @@ reopened nor measured again; it scans in a thread (the event loop never waits
 on a file), then writes the result in one transaction and drops the rows of
 files that are gone.
 
-Later scans go through the app's ``LibraryScans`` (``scans(app)``): one at a
-time, in the background. ``rescan(app)`` asks for one and waits for it (several
-callers meanwhile share the next one); ``start_rescan(app)`` starts one unless one
-is running (the operator's ``POST /api/library/rescan``). Uploads commit under
+Later scans go through the app's ``LibraryScans``: one at a time, in the
+background. ``request`` asks for one and waits for it (several callers meanwhile
+share the next one); ``start`` starts one unless one is running (the operator's
+``POST /api/library/rescan``). Uploads commit under
 ``LibraryScans.commit``, the lock a scan holds while it saves, and are kept in the
 store even if a scan that listed the folder before the file arrived saves after.
 """
@@ -26,12 +26,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from aiohttp import web
-
 from mixer import Library, Track
 
-from .config import Settings
-from .store import Store
+from ..config import Settings
+from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -282,41 +280,3 @@ class LibraryScans:
 def _retrieved(future: asyncio.Future[list[Track]]) -> None:
     if not future.cancelled():
         future.exception()
-
-
-SCANS = web.AppKey("library_scans", LibraryScans)
-
-
-def install(app: web.Application) -> None:
-    """Give ``app`` its ``LibraryScans`` (before it starts) and stop a running scan at shutdown."""
-    app[SCANS] = LibraryScans()
-
-    async def _stop_scans(app: web.Application) -> None:
-        await app[SCANS].close()
-
-    app.on_shutdown.append(_stop_scans)
-
-
-def scans(app: web.Application) -> LibraryScans:
-    found = app.get(SCANS)
-    if found is None:
-        raise RuntimeError("library_sync.install(app) was not called")
-    return found
-
-
-def start_rescan(app: web.Application) -> bool:
-    """Start a background rescan of the library unless one is running (then False)."""
-    from .app import LIBRARY, STORE
-
-    return scans(app).start(app[LIBRARY], app[STORE])
-
-
-async def rescan(app: web.Application) -> list[Track]:
-    """Rescan the library (incrementally: only new and changed files are read) and save it; the tracks.
-
-    Waits for a rescan that starts after this call; callers meanwhile share it.
-    Raises ``ScanCancelled`` when the server is shutting down.
-    """
-    from .app import LIBRARY, STORE
-
-    return await scans(app).request(app[LIBRARY], app[STORE])

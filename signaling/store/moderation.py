@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store_base import StoreBase, dumps, loads, new_row_id, normalize_ip, now_iso
+from .base import StoreBase, dumps, loads, new_row_id, normalize_ip, now_iso
 
 _BAN_COLUMNS = "ban_id, room_id, participant_id, ip, reason, at, by"
 _REPORT_COLUMNS = "report_id, room_id, reporter_id, participant_id, message_id, reason, at"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import ApiError
+from ..errors import ApiError
 from .participant import STAGE_ROLES, Participant
 
 EVERYONE = frozenset({"host", "moderator", "speaker", "listener"})

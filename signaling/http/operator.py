@@ -7,31 +7,20 @@ from typing import Any
 
 from aiohttp import web
 
-from .errors import CLOSE_KICKED, ApiError
-from .http_api import _json_body
-from .participant import Participant
-from .room import Room
-from .store_base import normalize_ip
-from .tokens import bearer, same
-from .validate import is_clean_text
+from ..errors import CLOSE_KICKED, ApiError
+from ..keys import REGISTRY, STORE
+from ..model.participant import Participant
+from ..model.room import Room
+from ..store.base import normalize_ip
+from ..tokens import bearer
+from ..validate import is_clean_text
+from .requests import json_body, live_room, require_operator
 
 AUDIT_LIMIT = 200
 
 
-def _require_operator(request: web.Request) -> None:
-    from .app import SETTINGS
-
-    expected = request.app[SETTINGS].admin_token
-    if not expected:
-        raise ApiError("forbidden", "operator endpoints need an admin token in the configuration")
-    if not same(bearer(request.headers.get("Authorization")), expected):
-        raise ApiError("unauthorized", "this endpoint is for the operator")
-
-
 async def list_reports(request: web.Request) -> web.Response:
-    from .app import STORE
-
-    _require_operator(request)
+    require_operator(request)
     return web.json_response(request.app[STORE].reports())
 
 
@@ -90,10 +79,8 @@ async def _remove_banned(
 
 
 async def add_ban(request: web.Request) -> web.Response:
-    from .app import REGISTRY, STORE
-
-    _require_operator(request)
-    participant_id, ip, reason, room_id = _ban_request(await _json_body(request))
+    require_operator(request)
+    participant_id, ip, reason, room_id = _ban_request(await json_body(request))
     store, registry = request.app[STORE], request.app[REGISTRY]
     if room_id is not None and store.room(room_id) is None:
         raise ApiError("not_found", "no room with this id")
@@ -126,26 +113,13 @@ async def add_ban(request: web.Request) -> web.Response:
 
 
 async def operator_audit(request: web.Request) -> web.Response:
-    from .app import STORE
-
-    _require_operator(request)
+    require_operator(request)
     room_id = request.query.get("room_id") or None
     return web.json_response(request.app[STORE].audit_log(room_id, AUDIT_LIMIT))
 
 
 async def room_audit(request: web.Request) -> web.Response:
-    from .app import REGISTRY, STORE
-
-    room = request.app[REGISTRY].get(request.match_info["room_id"])
-    if room is None or room.ended:
-        raise ApiError("not_found", "no live room with this id")
+    room = live_room(request)
     if not room.is_host_token(bearer(request.headers.get("Authorization"))):
         raise ApiError("unauthorized", "only the host may read the room's audit log")
     return web.json_response(request.app[STORE].audit_log(room.room_id, AUDIT_LIMIT))
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/reports", list_reports)
-    app.router.add_post("/api/bans", add_ban)
-    app.router.add_get("/api/audit", operator_audit)
-    app.router.add_get("/api/rooms/{room_id}/audit", room_audit)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 
 from mixer import Track
 from mixer.library import read_track
 
-from .errors import ApiError
+from ..errors import ApiError
 
 TRUNCATION_SLACK_MS = 300  # decoded audio may fall this short of the header's length (or 2 %)
 SNIFF_BYTES = 64 * 1024
@@ -143,7 +144,7 @@ def _declared_ms(path: Path, head: bytes, format_name: str, header_ms: float | N
     return None
 
 
-def _id3_end(f) -> int:  # type: ignore[no-untyped-def]
+def _id3_end(f: BinaryIO) -> int:
     """Where the audio starts after a leading ID3v2 tag (0 without one)."""
     f.seek(0)
     h = f.read(10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .store_base import StoreBase, now_iso
+from .base import StoreBase, now_iso
 
 
 class MusicMixin(StoreBase):

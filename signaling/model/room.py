@@ -5,23 +5,31 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 from pyee.asyncio import AsyncIOEventEmitter
 
 from sfu import Router, server_ms
 
+from ..errors import CLOSE_GOING_AWAY, CLOSE_ROOM_ENDED
+from ..store import Store
+from ..store.base import now_iso
+from ..tokens import new_id
 from .participant import Participant
 from .ratelimit import RateLimit
-from .session import Session
-from .store import Store
-from .store_base import now_iso
-from .tokens import new_id
 from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
 CHAT_IN_WELCOME = 50
+
+
+class Outbox(Protocol):
+    """What a room needs of a participant's socket (``protocol.session.Session`` is one)."""
+
+    def send(self, message: dict) -> None: ...
+
+    def close(self, code: int) -> None: ...
 
 
 class Room(AsyncIOEventEmitter):
@@ -53,7 +61,7 @@ class Room(AsyncIOEventEmitter):
         self.rules = rules
         self.started_at = now_iso()
         self.participants: dict[str, Participant] = {}
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, Outbox] = {}
         self.store = store
         self.word_filter = word_filter
         self.chat_limit = RateLimit(5, 10.0)
@@ -67,6 +75,9 @@ class Room(AsyncIOEventEmitter):
         router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
 
     # --- views -------------------------------------------------------------
+    def connected_count(self) -> int:
+        return sum(1 for p in self.participants.values() if p.connected)
+
     def summary(self) -> dict:
         present = [p for p in self.participants.values() if p.connected]
         return {
@@ -152,8 +163,9 @@ class Room(AsyncIOEventEmitter):
         self.save_music()
         for pid, session in self.sessions.items():
             participant = self.participants.get(pid)
-            if participant is not None:
-                session.send({"type": "now_playing", **self._heard_by(participant, now_playing)})
+            heard = self._heard_by(participant, now_playing) if participant is not None else None
+            if heard is not None:
+                session.send({"type": "now_playing", **heard})
 
     def participant_changed(self, participant: Participant) -> None:
         self.save(participant)
@@ -248,8 +260,6 @@ class Room(AsyncIOEventEmitter):
 
     async def shutdown(self) -> None:
         """The server stops: close every socket with 1001 (the show is not over)."""
-        from .errors import CLOSE_GOING_AWAY
-
         for session in list(self.sessions.values()):
             session.close(CLOSE_GOING_AWAY)
         await self.router.close()
@@ -259,8 +269,6 @@ class Room(AsyncIOEventEmitter):
             return
         self.ended = True
         self.broadcast({"type": "room_ended"})
-        from .errors import CLOSE_ROOM_ENDED
-
         for session in list(self.sessions.values()):
             session.close(CLOSE_ROOM_ENDED)
         await self.router.close()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from sfu import server_ms
 
-from . import permissions
-from .errors import ApiError
-from .handlers import handles, target_of
-from .participant import Participant
-from .room import Room
+from ..errors import ApiError
+from ..model import permissions
+from ..model.participant import Participant, Role
+from ..model.room import Room
+from .handler import target_of
 
 
-async def set_role(room: Room, target: Participant, role: str) -> None:
+async def set_role(room: Room, target: Participant, role: Role) -> None:
     """Change a role; leaving the stage stops the forwarding at once."""
     was_on_stage = target.on_stage
-    target.role = role  # type: ignore[assignment]
+    target.role = role
     target.set_hand(False, server_ms())
     if was_on_stage and not target.on_stage:
         await room.router.close_publisher(target.participant_id)
@@ -24,7 +24,6 @@ async def set_role(room: Room, target: Participant, role: str) -> None:
     room.emit("changed")
 
 
-@handles("raise_hand")
 async def raise_hand(room: Room, me: Participant, msg: dict) -> None:
     if not me.hand_raised:
         me.set_hand(True, server_ms())
@@ -32,7 +31,6 @@ async def raise_hand(room: Room, me: Participant, msg: dict) -> None:
         room.emit("changed")
 
 
-@handles("lower_hand")
 async def lower_hand(room: Room, me: Participant, msg: dict) -> None:
     """A listener lowers their hand; the host or a moderator may lower anyone's (extension)."""
     target = me
@@ -47,7 +45,6 @@ async def lower_hand(room: Room, me: Participant, msg: dict) -> None:
         room.emit("changed")
 
 
-@handles("promote")
 async def promote(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "promote")
@@ -57,7 +54,6 @@ async def promote(room: Room, me: Participant, msg: dict) -> None:
     room.audit(me, "promote", target)
 
 
-@handles("demote")
 async def demote(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "demote")
@@ -67,7 +63,6 @@ async def demote(room: Room, me: Participant, msg: dict) -> None:
     room.audit(me, "demote", target)
 
 
-@handles("make_moderator")
 async def make_moderator(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "make_moderator")

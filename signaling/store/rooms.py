@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from .store_base import StoreBase, dumps, hash_token, loads, now_iso, token_matches
+from .base import StoreBase, dumps, hash_token, loads, now_iso, token_matches
 
 _PARTICIPANT_COLUMNS = (
     "participant_id, room_id, name, role, address, hand_raised, chat_muted, muted, last_seen"

@@ -29,12 +29,13 @@ from aiohttp import BodyPartReader, web
 
 from mixer import AUDIO_EXTENSIONS, Track, track_id_for
 
-from . import library_sync
-from .audio_check import check_audio
-from .errors import ApiError
-from .operator_api import _require_operator
-from .store import Store
-from .tokens import bearer, same
+from ..errors import ApiError
+from ..keys import LIBRARY, REGISTRY, SCANS, SETTINGS, STORE
+from ..model import library_sync
+from ..model.audio_check import check_audio
+from ..store import Store
+from ..tokens import bearer, same
+from .requests import require_operator
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int |
 
 async def list_tracks(request: web.Request) -> web.Response:
     """``[track]``: by relevance for ``q``, else by artist then title."""
-    from .app import STORE
-
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0)
     q = request.query.get("q", "")
@@ -75,8 +74,6 @@ async def list_tracks(request: web.Request) -> web.Response:
 
 def _authorize_upload(request: web.Request) -> None:
     """A room's host token, or the resume token of a connected host or moderator; else 401 / 403."""
-    from .app import REGISTRY
-
     token = bearer(request.headers.get("Authorization"))
     if token is None:
         raise ApiError("unauthorized", "uploading needs 'Authorization: Bearer <host or resume token>'")
@@ -154,8 +151,6 @@ def _megabytes(n: int) -> str:
 
 
 async def upload_track(request: web.Request) -> web.Response:
-    from .app import LIBRARY, SETTINGS, STORE
-
     _authorize_upload(request)
     settings = request.app[SETTINGS]
     limit = settings.max_upload_bytes
@@ -167,7 +162,7 @@ async def upload_track(request: web.Request) -> web.Response:
     incoming = library_sync.incoming_dir(settings)
     incoming.mkdir(parents=True, exist_ok=True)
     temp = incoming / f"{secrets.token_hex(8)}{ext}"
-    scans = library_sync.scans(request.app)
+    scans = request.app[SCANS]
     try:
         await _receive(part, temp, limit)
         track = await asyncio.to_thread(_checked, temp)
@@ -289,14 +284,21 @@ def _fsync_dir(folder: Path) -> None:
 
 async def rescan_library(request: web.Request) -> web.Response:
     """``POST /api/library/rescan`` (operator): scan the music folders again, in the background."""
-    _require_operator(request)
-    if not library_sync.start_rescan(request.app):
+    require_operator(request)
+    if not start_rescan(request.app):
         raise ApiError("conflict", "a library scan is already running")
     return web.json_response({"status": "scanning"}, status=202)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/tracks", list_tracks)
-    app.router.add_post("/api/tracks", upload_track)
-    app.router.add_post("/api/library/rescan", rescan_library)
-    library_sync.install(app)
+def start_rescan(app: web.Application) -> bool:
+    """Start a background rescan of the library unless one is running (then False)."""
+    return app[SCANS].start(app[LIBRARY], app[STORE])
+
+
+async def rescan(app: web.Application) -> list[Track]:
+    """Rescan the library (only new and changed files are read), save it, and return its tracks.
+
+    Waits for a rescan that starts after this call; callers meanwhile share it.
+    Raises ``ScanCancelled`` when the server is shutting down.
+    """
+    return await app[SCANS].request(app[LIBRARY], app[STORE])

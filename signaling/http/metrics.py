@@ -1,0 +1,86 @@
+"""``GET /metrics``: the operator's Prometheus scrape, rendered by prometheus-client.
+
+The figures are read when scraped (a custom collector over the registry and the
+media worker), so nothing on the packet path updates a metric object. Each app
+has its own ``CollectorRegistry``: a histogram or counter that some handler
+updates is one line, ``Histogram("onair_x", "...", registry=app[keys.METRICS])``.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from sfu import MediaWorker
+
+from ..keys import METRICS
+from ..model.registry import RoomRegistry
+from .requests import require_operator
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class ServerCollector(Collector):
+    """The process, the media worker's packet counts and every live room's clock, read at scrape time."""
+
+    def __init__(self, registry: RoomRegistry, worker: MediaWorker) -> None:
+        self.registry = registry
+        self.worker = worker
+
+    def collect(self) -> Iterator[Metric]:
+        rooms = self.registry.live()
+        ticks = [r.router.clock.stats for r in rooms]
+        counters = self.worker.counters
+        yield CounterMetricFamily("onair_process_cpu_seconds", "CPU time of the server process",
+                                  value=cpu_seconds())
+        yield GaugeMetricFamily("onair_process_resident_memory_bytes", "resident memory",
+                                value=resident_bytes())
+        yield CounterMetricFamily("onair_forwarded_packets", "RTP packets sent to consumers",
+                                  value=counters.forwarded_packets)
+        yield CounterMetricFamily("onair_received_packets", "RTP packets received from speakers",
+                                  value=counters.received_packets)
+        yield GaugeMetricFamily("onair_rooms", "live rooms", value=len(rooms))
+        yield GaugeMetricFamily("onair_participants", "connected participants",
+                                value=sum(r.connected_count() for r in rooms))
+        yield GaugeMetricFamily("onair_listeners", "connected listeners",
+                                value=sum(r.summary()["listeners"] for r in rooms))
+        yield CounterMetricFamily("onair_music_ticks", "music frames produced",
+                                  value=sum(t.ticks for t in ticks))
+        yield CounterMetricFamily("onair_music_underruns", "music frames skipped (loop too late)",
+                                  value=sum(t.underruns for t in ticks))
+        yield GaugeMetricFamily("onair_music_tick_late_ms_max", "worst tick lateness in ms",
+                                value=max((t.late_ms_max for t in ticks), default=0.0))
+        yield GaugeMetricFamily(
+            "onair_music_tick_late_ms_p99",
+            "99th percentile of tick lateness over the last minute, worst room",
+            value=max((t.late_ms_p99() for t in ticks), default=0.0),
+        )
+
+
+def metrics_registry(registry: RoomRegistry, worker: MediaWorker) -> CollectorRegistry:
+    """A fresh ``CollectorRegistry`` holding the server's collector."""
+    collectors = CollectorRegistry(auto_describe=False)
+    collectors.register(ServerCollector(registry, worker))
+    return collectors
+
+
+async def metrics(request: web.Request) -> web.Response:
+    require_operator(request)
+    body = generate_latest(request.app[METRICS])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

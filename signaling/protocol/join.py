@@ -1,0 +1,112 @@
+"""Joining a room (who you are, whether you may), entering it, and leaving it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from aiohttp import web
+
+from ..errors import CLOSE_REPLACED, ApiError
+from ..model.participant import Participant
+from ..model.registry import RoomRegistry
+from ..model.room import Room
+from ..tokens import new_id, new_token, same
+from ..validate import is_clean_text
+from .session import Session
+
+
+def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: nothing to protect against
+    served = {f"http://{request.host}", f"https://{request.host}"}
+    return origin in served or origin in allowed
+
+
+def _join_identity(
+    room: Room, registry: RoomRegistry, name: str, token: str | None, address: str
+) -> tuple[Participant, bool]:
+    """Who is joining: the host, a returning participant, or a new listener."""
+    if token:
+        if room.is_host_token(token):
+            existing = room.host
+            if existing is not None:
+                existing.name = name
+                return existing, True
+            return Participant(new_id("p"), name, "host", new_token(), address), False
+        for p in room.participants.values():
+            if same(token, p.resume_token):
+                return p, True
+        returning = registry.resume(room, token)
+        if returning is not None:
+            return returning, False
+        raise ApiError("unauthorized", "this token is not valid for this room")
+    return Participant(new_id("p"), name, "listener", new_token(), address), False
+
+
+def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participant]:
+    room = registry.get(request.match_info["room_id"])
+    if room is None or room.ended:
+        raise ApiError("not_found", "no live room with this id")
+    name = request.query.get("name", "").strip()
+    if not 1 <= len(name) <= 40 or not is_clean_text(name):
+        raise ApiError("bad_request", "name must be 1-40 characters")
+    address = request.remote or ""
+    if not registry.join_limit.allow(address):
+        raise ApiError("rate_limited", "too many joins from this address; try again shortly")
+    token = request.query.get("token")
+    me, present = _join_identity(room, registry, name, token, address)
+    # An address ban keeps newcomers from that address out; someone who comes back
+    # with their own valid token is judged by who they are.
+    checked_ip = None if token else address
+    if me.role != "host" and registry.store.is_banned(room.room_id, me.participant_id, checked_ip):
+        raise ApiError("banned", "you are banned from this room")
+    if not present and room.connected_count() >= registry.settings.max_participants:
+        raise ApiError("room_full", "this room is full")
+    return room, me
+
+
+async def enter(room: Room, me: Participant, session: Session) -> None:
+    old = room.sessions.get(me.participant_id)
+    if old is not None:
+        old.close(CLOSE_REPLACED)
+        await room.router.remove_peer(me.participant_id)
+    me.connected = True
+    room.participants[me.participant_id] = me
+    room.sessions[me.participant_id] = session
+    room.router.set_live(me.participant_id, me.on_stage)
+    if me.role == "host":
+        room.host_left_at = None
+    room.save(me)
+    session.send(room.welcome(me))
+    event = "participant_updated" if old is not None else "participant_joined"
+    room.broadcast({"type": event, "participant": me.to_json()}, exclude=me.participant_id)
+    sub = room.router.add_subscriber(me.participant_id)
+    sub.on(
+        "offer",
+        lambda sdp, tracks: session.send(
+            {"type": "offer", "pc": "sub", "sdp": sdp, "tracks": room.tracks_for(tracks)}
+        ),
+    )
+    await room.router.reconcile()
+
+
+async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Session) -> None:
+    if room.sessions.get(me.participant_id) is not session:
+        await session.wait_closed()
+        return  # replaced by a newer socket: that one owns the participant now
+    del room.sessions[me.participant_id]
+    me.connected = False
+    with contextlib.suppress(Exception):
+        await room.router.remove_peer(me.participant_id)  # stop their media first
+    await session.wait_closed()
+    if room.ended:
+        return
+    room.save(me)  # their resume minute starts now
+    if me.role == "host":
+        room.host_left_at = time.monotonic()
+    else:
+        room.participants.pop(me.participant_id, None)
+    room.broadcast({"type": "participant_left", "participant_id": me.participant_id})
+    await room.router.reconcile()
