@@ -20,8 +20,9 @@ from .config import Settings
 from .errors import error_middleware
 from .http.metrics import metrics_registry
 from .http.proxy import TrustedProxies, forwarded_middleware
-from .keys import CREATE_LIMIT, LIBRARY, METRICS, REGISTRY, SCANS, SETTINGS, STORE, WORKER
+from .keys import CREATE_LIMIT, LIBRARY, LOOP_MONITOR, METRICS, REGISTRY, SCANS, SETTINGS, STORE, WORKER
 from .model.library_sync import LibraryScans, open_library
+from .model.loop_monitor import LoopMonitor
 from .model.music import open_music
 from .model.ratelimit import RateLimit
 from .model.registry import DEFAULT_RULES, RoomRegistry
@@ -40,8 +41,15 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CREATE_LIMIT] = RateLimit(settings.room_create_rate, 60.0)
     add_routes(app)
-    app.cleanup_ctx.extend([_store, _library, _media_worker, _registry])
+    app.cleanup_ctx.extend([_loop_monitor, _store, _library, _media_worker, _registry])
     return app
+
+
+async def _loop_monitor(app: web.Application) -> AsyncIterator[None]:
+    app[LOOP_MONITOR] = LoopMonitor()
+    app[LOOP_MONITOR].start()
+    yield
+    await app[LOOP_MONITOR].close()
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:

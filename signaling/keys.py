@@ -10,6 +10,7 @@ from sfu import MediaWorker
 
 from .config import Settings
 from .model.library_sync import LibraryScans
+from .model.loop_monitor import LoopMonitor
 from .model.ratelimit import RateLimit
 from .model.registry import RoomRegistry
 from .store import Store
@@ -22,3 +23,4 @@ WORKER = web.AppKey("worker", MediaWorker)
 REGISTRY = web.AppKey("registry", RoomRegistry)
 CREATE_LIMIT = web.AppKey("create_limit", RateLimit)
 METRICS = web.AppKey("metrics", CollectorRegistry)
+LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .http import metrics, operator, pages, rooms, tracks
+from .http import health, metrics, operator, pages, rooms, tracks
 from .protocol.socket import room_socket
 
 
@@ -23,7 +23,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/reports", operator.list_reports)
     r.add_post("/api/bans", operator.add_ban)
     r.add_get("/api/audit", operator.operator_audit)
-    r.add_get("/healthz", rooms.healthz)
+    r.add_get("/healthz", health.healthz)
     r.add_get("/metrics", metrics.metrics)
     r.add_get("/", pages.index)
     r.add_get("/r/{room_id}", pages.room)

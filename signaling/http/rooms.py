@@ -54,7 +54,3 @@ async def config(request: web.Request) -> web.Response:
             "max_upload_bytes": settings.max_upload_bytes,
         }
     )
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})

@@ -73,6 +73,22 @@ class Store(RoomsMixin, ModerationMixin, MusicMixin, TracksMixin):
                 self._db.close()
                 self._db = None  # type: ignore[assignment]  # typed as open: no method runs after close
 
+    def check_writable(self) -> str | None:
+        """Why the database cannot take a write now (closed, locked, read-only, full), or None.
+
+        Takes the write lock and lets it go (``BEGIN IMMEDIATE`` then ``ROLLBACK``): nothing is
+        written. Meant for a thread: a locked database makes it wait up to the busy timeout.
+        """
+        with self._lock:
+            if self._db is None:
+                return "the database is closed"
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                return f"the database cannot be written: {exc}"
+        return None
+
     def pragma(self, name: str) -> object:
         """Read one PRAGMA (``journal_mode``, ``synchronous``, ``foreign_keys``...), for checks and tests."""
         if not name.replace("_", "").isalpha():
