@@ -1,4 +1,4 @@
-"""Settings: a flag wins over an ONAIR_* variable, a variable over the --config file, the file over default."""
+"""Settings: a flag wins over an ONAIR_* variable, a variable over the config file, the file over defaults."""
 
 from __future__ import annotations
 
