@@ -6,6 +6,7 @@
 import { loadConfig } from './api.js';
 import { wireAuditLog } from './auditlog.js';
 import { ChatView } from './chat.js';
+import { adoptHostLink, renderHostLink } from './hostlink.js';
 import { ServerClock } from './clock.js';
 import { wireControls } from './controls.js';
 import { Desk } from './desk.js';
@@ -25,6 +26,7 @@ import {
 
 const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const KEYS = { host: `onair:host:${roomId}`, resume: `onair:resume:${roomId}`, name: 'onair:name' };
+adoptHostLink(store, KEYS.host);
 
 const state = {
   phase: 'idle', name: '', me: null, role: null, room: {}, participants: new Map(),
@@ -107,6 +109,7 @@ function renderControls() {
     handRaised: !!(me && me.hand_raised), chatMuted: !!(me && me.chat_muted),
     paused: !!(state.nowPlaying && state.nowPlaying.paused), pubState: state.pubState,
   });
+  renderHostLink($('#host-link'), roomId, state.role === 'host' ? store.get(KEYS.host) : null);
   desk.setEnabled(canModerate());
   queueView.setEditable(canModerate());
   nowPlaying.setCanSeek(canModerate());
