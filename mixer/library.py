@@ -12,6 +12,11 @@ Persistence seam: the ``Track`` of every file is a plain record
 measured again while unchanged; save ``tracks()`` after a scan. ``known`` is an
 iterable rather than a callback so that the scan thread never touches the
 caller's database connection.
+
+Removal seam: ``remove(track_id)`` takes a track out at once and keeps its path
+out of later scans; ``Library(folders, excluded=...)`` / ``exclude(...)`` give the
+paths removed earlier (the store keeps them). ``remember`` brings a path back
+(a new file was put there).
 """
 
 from __future__ import annotations
@@ -144,23 +149,51 @@ class Library:
     (see the module docstring).
     """
 
-    def __init__(self, folders: Path | str | Iterable[Path | str], *, known: Iterable[Track] = ()) -> None:
+    def __init__(
+        self,
+        folders: Path | str | Iterable[Path | str],
+        *,
+        known: Iterable[Track] = (),
+        excluded: Iterable[Path | str] = (),
+    ) -> None:
         if isinstance(folders, (str, Path)):
             folders = [folders]
         self.folders = [Path(f) for f in folders]
         self._by_id: dict[str, Track] = {}
         self._sorted: list[Track] = []
         self._known: dict[Path, Track] = {}
+        self._excluded: set[Path] = set()
         self._lock = threading.Lock()  # one scan at a time
+        self._swap = threading.Lock()  # a scan's result and a removal replace the lists one at a time
         self.remember(known)
+        self.exclude(excluded)
 
     def remember(self, tracks: Iterable[Track]) -> None:
         """Tracks read earlier (e.g. from the database): reused by the next scans while unchanged.
 
-        Tracks without a loudness are ignored (measured again)."""
+        Tracks without a loudness are ignored (measured again). A removed path given here is
+        scanned again (a new file was put there)."""
         for track in tracks:
+            self._excluded.discard(track.path)
             if track.loudness_lufs is not None:
                 self._known[track.path] = track
+
+    def exclude(self, paths: Iterable[Path | str]) -> None:
+        """Leave these files out of every later scan (tracks removed earlier)."""
+        self._excluded.update(Path(p).resolve() for p in paths)
+
+    def remove(self, track_id: str) -> Track | None:
+        """Take a track out now (``tracks``, ``get``, ``search``), and its file out of later scans;
+        the track, or None if unknown."""
+        with self._swap:
+            track = self._by_id.get(track_id)
+            if track is None:
+                return None
+            self._excluded.add(track.path)
+            self._known.pop(track.path, None)
+            self._by_id = {k: t for k, t in self._by_id.items() if k != track_id}
+            self._sorted = [t for t in self._sorted if t.track_id != track_id]
+        return track
 
     def scan(self, progress: Progress | None = None) -> list[Track]:
         """Rescan every folder; returns the tracks found, sorted like ``tracks()``.
@@ -181,9 +214,11 @@ class Library:
                     read += fresh
                 if progress is not None:
                     progress(done, len(paths))
-            ordered = sorted(found.values(), key=_sort_key)
-            self._known = {t.path: t for t in ordered}  # removed files are forgotten
-            self._by_id, self._sorted = found, ordered
+            with self._swap:  # a track removed while this scan ran stays out
+                kept = [t for t in found.values() if t.path not in self._excluded]
+                ordered = sorted(kept, key=sort_key)
+                self._known = {t.path: t for t in ordered}  # removed files are forgotten
+                self._by_id, self._sorted = {t.track_id: t for t in ordered}, ordered
         log.info(
             "library: %d tracks (%d read and measured) in %s",
             len(ordered),
@@ -222,10 +257,13 @@ class Library:
         """The track of ``path`` and whether it was read now (False: unchanged since last known)."""
         try:
             stat = path.stat()
-            known = self._known.get(path.resolve())
+            resolved = path.resolve()
         except OSError as exc:
             log.warning("skipping unreadable audio file %s: %s", path, exc)
             return None, False
+        if resolved in self._excluded:
+            return None, False
+        known = self._known.get(resolved)
         if known is not None and known.mtime == stat.st_mtime and known.size == stat.st_size:
             return known, False
         try:
@@ -247,7 +285,8 @@ class Library:
                         yield path
 
 
-def _sort_key(track: Track) -> tuple[str, str, str]:
+def sort_key(track: Track) -> tuple[str, str, str]:
+    """The library's order: artist, then title (case-insensitive), then path."""
     return (track.artist.casefold(), track.title.casefold(), str(track.path))
 
 

@@ -4,11 +4,12 @@ gain that brings each track to the target loudness."""
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from .deck import Deck
 from .decoder import DecodeError
-from .library import Library, Track
+from .library import Library, Track, sort_key
 from .play_queue import PlayQueue
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,10 @@ class Lineup:
         return rotation[0] if rotation else None
 
     def rotation(self) -> list[Track]:
-        """The playable tracks, starting after the last rotation track played, wrapping around."""
+        """The playable tracks, starting after the last rotation track played, wrapping around.
+
+        The last one may have left the library since (removed, or gone at a rescan): the
+        rotation then goes on from where it stood in the library's order."""
         tracks = self.library.tracks()
         start = 0
         after = self.rotation_last
@@ -70,6 +74,8 @@ class Lineup:
             ids = [t.track_id for t in tracks]
             if after.track_id in ids:
                 start = ids.index(after.track_id) + 1
+            else:
+                start = bisect_right([sort_key(t) for t in tracks], sort_key(after))
         ordered = tracks[start:] + tracks[:start]
         return [t for t in ordered if t.track_id not in self.bad]
 

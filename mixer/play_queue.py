@@ -56,6 +56,13 @@ class PlayQueue:
         del self._entries[index]
         return True
 
+    def remove_track(self, track_id: str) -> list[str]:
+        """Drop every entry of ``track_id``; the ids of the entries dropped."""
+        dropped = [e.entry_id for e in self._entries if e.track.track_id == track_id]
+        if dropped:
+            self._entries = [e for e in self._entries if e.track.track_id != track_id]
+        return dropped
+
     def move(self, entry_id: str, index: int) -> bool:
         """Move the entry to ``index`` (clamped to the queue); False if there is none with this id."""
         at = self._index(entry_id)

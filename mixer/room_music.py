@@ -211,6 +211,26 @@ class RoomMusic(AsyncIOEventEmitter):
         """Move an entry to ``index`` (clamped); False if there is none with this id."""
         return self._lineup.queue.move(entry_id, index) and self._queue_changed()
 
+    def remove_track(self, track_id: str) -> bool:
+        """Take a track out of this room (it left the library): every queue entry of it goes and,
+        if it is playing, what plays next starts now (a cut with the 10 ms fade, no crossfade:
+        the track is gone). A crossfade already carrying it out finishes. True if anything changed.
+        """
+        dropped = self._lineup.queue.remove_track(track_id)
+        if dropped:
+            self._queue_changed()
+        deck = self._crossfader.current
+        if deck is None or deck.track.track_id != track_id:
+            return bool(dropped)
+        following = self._lineup.open_next()
+        if following is None:  # nothing else to play: fade out to silence
+            self._crossfader.pause()
+            self._crossfader.close()
+        else:
+            self._crossfader.replace(following[0], following[1], paused=self._paused)
+        self._emit_now_playing()
+        return True
+
     def restore_queue(self, entries: Iterable[tuple[str, Track]]) -> None:
         """Replace the queue with persisted ``(entry_id, track)`` pairs, head first."""
         self._lineup.queue.replace(entries)

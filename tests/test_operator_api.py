@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from signaling.app import create_app
-from signaling.keys import STORE
+from signaling.keys import REGISTRY, STORE
 from tests.clients import RoomClient
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.test_live_show import wait_for
@@ -33,8 +33,9 @@ ROOM_BAN_ADDRESS = "127.0.0.4"
 
 
 async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: object) -> tuple[int, object]:
+    """The status and the JSON body (None for a 204)."""
     async with http.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
-        return resp.status, await resp.json()
+        return resp.status, (None if resp.status == 204 else await resp.json())
 
 
 async def create_room(http: aiohttp.ClientSession, base_url: str, title: str) -> dict:
@@ -51,8 +52,14 @@ def is_error(body: object, code: str) -> bool:
 
 OPERATOR_CALLS = [
     ("get", "/api/reports", None),
+    ("post", "/api/reports/rep_nope", {"status": "resolved"}),
+    ("get", "/api/bans", None),
     ("post", "/api/bans", {"ip": "192.0.2.1", "reason": "x"}),
+    ("delete", "/api/bans/b_nope", None),
+    ("delete", "/api/tracks/nope", None),
     ("get", "/api/audit", None),
+    ("get", "/api/admin/rooms", None),
+    ("get", "/api/admin/stats", None),
 ]
 
 
@@ -122,9 +129,16 @@ async def test_reports_are_listed_newest_first(
     ours = [r for r in reports if r["room_id"] == room["room_id"]]  # type: ignore[union-attr]
     assert [r["reason"] for r in ours] == ["third", "second", "first"]
     third, second, first = ours
-    assert set(first) == {"report_id", "room_id", "reporter_id", "participant_id", "reason", "at"}
+    assert set(first) == {
+        "report_id", "room_id", "reporter_id", "participant_id", "reason", "at", "status",
+        "reporter_name", "participant_name",  # for the console
+    }
+    assert {r["status"] for r in ours} == {"open"} and not any("note" in r for r in ours)
+    assert first["reporter_name"] == "Reporter" and first["participant_name"] == "Hosty"
     assert first["participant_id"] == host.participant_id and "message_id" not in first
     assert second["message_id"] == message_id and "participant_id" not in second
+    assert second["message_text"] == "questionable" and second["message_author"] == "Hosty"
+    assert second["message_deleted"] is False
     assert third["participant_id"] == host.participant_id and third["message_id"] == message_id
     assert {r["reporter_id"] for r in ours} == {reporter.participant_id}
     assert len({r["report_id"] for r in ours}) == 3
@@ -334,3 +348,317 @@ async def test_the_operator_reads_every_audit_log(
     ours = [e for e in everything if e["room_id"] == room["room_id"]]  # type: ignore[union-attr]
     assert ours == log
     await close_all(host, guest, pest)
+
+
+# --- the refused side of the console's endpoints, with real things to act on ----------------------
+
+
+async def first_track_id(http: aiohttp.ClientSession, base_url: str) -> str:
+    status, tracks = await call(http, "get", f"{base_url}/api/tracks", params={"limit": "1"})
+    assert status == 200 and tracks
+    return tracks[0]["track_id"]  # type: ignore[index]
+
+
+async def test_refused_operator_calls_change_nothing(
+    base_url: str, room: dict, http: aiohttp.ClientSession, server: TestServer
+) -> None:
+    rid = room["room_id"]
+    host, (listener, pest) = await host_and(base_url, room, "Listener", "Pest")
+    assert (await listener.request({"type": "report", "participant_id": pest.participant_id,
+                                    "reason": "rude"}))["type"] == "ack"
+    report_id = server.app[STORE].reports()[0]["report_id"]
+    body = {"ip": ROOM_BAN_ADDRESS, "reason": "x", "room_id": rid}
+    _, ban = await call(http, "post", f"{base_url}/api/bans", json=body, headers=OPERATOR)
+    track_id = await first_track_id(http, base_url)
+    other = await create_room(http, base_url, "Someone else's")
+    attempts = [
+        ("delete", f"/api/rooms/{rid}", None),
+        ("delete", f"/api/bans/{ban['ban_id']}", None),  # type: ignore[index]
+        ("post", f"/api/reports/{report_id}", {"status": "dismissed", "note": "no"}),
+        ("delete", f"/api/tracks/{track_id}", None),
+    ]
+    credentials = [
+        *WRONG_CREDENTIALS,
+        {"Authorization": f"Bearer {other['host_token']}"},  # a host, of another room
+        {"Authorization": f"Bearer {listener.welcome['resume_token']}"},
+        {"Authorization": f"Bearer {room['host_token']}"},  # this room's host: not the operator
+    ]
+    for method, path, payload in attempts:
+        for headers in credentials:
+            if path.startswith("/api/rooms/") and headers == credentials[-1]:
+                continue  # the host may end their own room: tried last, below
+            status, answer = await call(http, method, base_url + path, json=payload, headers=headers)
+            assert status == 401 and is_error(answer, "unauthorized"), (path, headers, answer)
+    assert server.app[STORE].reports()[0]["status"] == "open"
+    assert ban["ban_id"] in [b["ban_id"] for b in server.app[STORE].bans()]  # type: ignore[index]
+    assert track_id in [t["track_id"] for t in (await call(http, "get", f"{base_url}/api/tracks",
+                                                             params={"limit": "200"}))[1]]  # type: ignore[union-attr]
+    assert listener.close_code is None and (await call(http, "get", f"{base_url}/api/rooms/{rid}"))[0] == 200
+    server.app[STORE].lift_ban(ban["ban_id"])  # type: ignore[index]
+    await close_all(host, listener, pest)
+
+
+async def test_without_an_admin_token_only_the_host_ends_a_room(
+    server_without_admin_token: str, http: aiohttp.ClientSession
+) -> None:
+    base = server_without_admin_token
+    room = await create_room(http, base, "No operator here")
+    url = f"{base}/api/rooms/{room['room_id']}"
+    for headers in ({}, OPERATOR, {"Authorization": "Bearer None"}, {"Authorization": "Bearer "}):
+        status, answer = await call(http, "delete", url, headers=headers)
+        assert status == 401 and is_error(answer, "unauthorized"), (headers, answer)
+    assert (await call(http, "get", url))[0] == 200
+    status, _ = await call(http, "delete", url, headers={"Authorization": f"Bearer {room['host_token']}"})
+    assert status == 204 and (await call(http, "get", url))[0] == 404
+
+
+# --- ending any room ----------------------------------------------------------------------------
+
+
+async def test_the_operator_ends_any_room_and_the_host_token_still_works(
+    base_url: str, room: dict, http: aiohttp.ClientSession
+) -> None:
+    rid = room["room_id"]
+    host, (listener,) = await host_and(base_url, room, "Ears")
+    status, _ = await call(http, "delete", f"{base_url}/api/rooms/{rid}", headers=OPERATOR)
+    assert status == 204
+    for client in (listener, host):
+        await client.next("room_ended")
+        await wait_for(lambda c=client: c.close_code is not None)
+        assert client.close_code == 4004
+    assert (await call(http, "get", f"{base_url}/api/rooms/{rid}"))[0] == 404
+    status, answer = await call(http, "delete", f"{base_url}/api/rooms/{rid}", headers=OPERATOR)
+    assert status == 404 and is_error(answer, "not_found")
+    _, log = await call(http, "get", f"{base_url}/api/audit", params={"room_id": rid}, headers=OPERATOR)
+    assert log[0]["action"] == "operator_end_room" and log[0]["actor_name"] == "operator"  # type: ignore[index]
+    assert log[0]["detail"] == {"title": "Test show"}  # type: ignore[index]
+    other = await create_room(http, base_url, "Host ends it")
+    headers = {"Authorization": f"Bearer {other['host_token']}"}
+    status, _ = await call(http, "delete", f"{base_url}/api/rooms/{other['room_id']}", headers=headers)
+    assert status == 204
+    await close_all(host, listener)
+
+
+# --- bans: listed and lifted ----------------------------------------------------------------------
+
+LIFT_ADDRESS = "127.0.0.5"
+
+
+async def lift(http: aiohttp.ClientSession, base_url: str, ban_id: str) -> int:
+    status, _ = await call(http, "delete", f"{base_url}/api/bans/{ban_id}", headers=OPERATOR)
+    return status
+
+
+async def test_bans_are_listed_newest_first_and_a_lifted_ban_judges_nobody(
+    base_url: str, room: dict, http: aiohttp.ClientSession
+) -> None:
+    rid = room["room_id"]
+    host, (victim,) = await host_and(base_url, room, "Victim")
+    token = victim.welcome["resume_token"]
+    made = []
+    for body in ({"participant_id": victim.participant_id, "reason": "abuse", "room_id": rid},
+                 {"ip": LIFT_ADDRESS, "reason": "flood", "room_id": rid}):
+        status, ban = await call(http, "post", f"{base_url}/api/bans", json=body, headers=OPERATOR)
+        assert status == 201, ban
+        made.append(ban)
+    by_id, by_ip = made
+    status, listed = await call(http, "get", f"{base_url}/api/bans", headers=OPERATOR)
+    assert status == 200
+    ours = [b for b in listed if b["room_id"] == rid]  # type: ignore[union-attr]
+    assert [b["ban_id"] for b in ours] == [by_ip["ban_id"], by_id["ban_id"]]  # newest first
+    assert ours[1]["name"] == "Victim" and ours[1]["participant_id"] == victim.participant_id
+    assert set(ours[0]) == {"ban_id", "room_id", "participant_id", "ip", "reason", "at", "by", "name"}
+    await wait_for(lambda: victim.close_code is not None)
+    assert await refused_join(base_url, rid, "Victim", token=token) == ("banned", 4403)
+    assert await refused_join(base_url, rid, "New", local_ip=LIFT_ADDRESS) == ("banned", 4403)
+
+    assert await lift(http, base_url, by_id["ban_id"]) == 204
+    first, _ = await join_frames(base_url, rid, "Victim", token=token)
+    assert first["type"] == "welcome" and first["participant_id"] == victim.participant_id
+    assert await refused_join(base_url, rid, "New", local_ip=LIFT_ADDRESS) == ("banned", 4403)
+    assert await lift(http, base_url, by_ip["ban_id"]) == 204
+    first, _ = await join_frames(base_url, rid, "New", local_ip=LIFT_ADDRESS)
+    assert first["type"] == "welcome"
+    _, listed = await call(http, "get", f"{base_url}/api/bans", headers=OPERATOR)
+    assert not [b for b in listed if b["room_id"] == rid]  # type: ignore[union-attr]
+    for ban_id in (by_id["ban_id"], "b_never", "x" * 300):
+        status, answer = await call(http, "delete", f"{base_url}/api/bans/{ban_id}", headers=OPERATOR)
+        assert status == 404 and is_error(answer, "not_found"), ban_id
+    _, log = await call(http, "get", f"{base_url}/api/audit", params={"room_id": rid}, headers=OPERATOR)
+    unbans = [e for e in log if e["action"] == "operator_unban"]  # type: ignore[union-attr]
+    assert [e["detail"]["ban_id"] for e in unbans] == [by_ip["ban_id"], by_id["ban_id"]]
+    await close_all(host, victim)
+
+
+async def test_the_operator_lifts_a_hosts_kick_ban_that_caught_a_whole_address(
+    base_url: str, room: dict, http: aiohttp.ClientSession
+) -> None:
+    """Behind a proxy everyone has one address: a host's kick with ban shuts the room to all."""
+    rid = room["room_id"]
+    host, (pest,) = await host_and(base_url, room, "Pest")
+    token = pest.welcome["resume_token"]
+    message = {"type": "kick", "participant_id": pest.participant_id, "ban": True}
+    assert (await host.request(message))["type"] == "ack"
+    assert await refused_join(base_url, rid, "Newcomer") == ("banned", 4403)  # same 127.0.0.1
+    _, listed = await call(http, "get", f"{base_url}/api/bans", headers=OPERATOR)
+    (ban,) = [b for b in listed if b["room_id"] == rid]  # type: ignore[union-attr]
+    assert ban["by"] == host.participant_id and ban["ip"] == "127.0.0.1" and ban["name"] == "Pest"
+    assert await lift(http, base_url, ban["ban_id"]) == 204
+    first, _ = await join_frames(base_url, rid, "Newcomer")
+    assert first["type"] == "welcome"
+    first, _ = await join_frames(base_url, rid, "Pest", token=token)
+    assert first["type"] == "welcome" and first["participant_id"] == pest.participant_id
+    await close_all(host, pest)
+
+
+# --- reports: resolved or dismissed ------------------------------------------------------------
+
+
+async def file_reports(
+    http: aiohttp.ClientSession, base_url: str, room: dict, count: int
+) -> tuple[list[RoomClient], list[str]]:
+    """A host, a reporter and a target; ``count`` reports about the target (their ids, oldest first)."""
+    host, (reporter, target) = await host_and(base_url, room, "Reporter", "Target")
+    for n in range(count):
+        message = {"type": "report", "participant_id": target.participant_id, "reason": f"reason {n}"}
+        assert (await reporter.request(message))["type"] == "ack"
+    _, reports = await call(http, "get", f"{base_url}/api/reports", headers=OPERATOR)
+    ours = [r["report_id"] for r in reports if r["room_id"] == room["room_id"]]  # type: ignore[union-attr]
+    return [host, reporter, target], list(reversed(ours))
+
+
+async def test_a_report_is_resolved_or_dismissed_with_a_note(
+    base_url: str, room: dict, http: aiohttp.ClientSession
+) -> None:
+    clients, (first, second) = await file_reports(http, base_url, room, 2)
+    url = f"{base_url}/api/reports"
+    status, done = await call(http, "post", f"{url}/{first}",
+                              json={"status": "resolved", "note": "  spoke to them  "}, headers=OPERATOR)
+    assert status == 200, done
+    assert done["report_id"] == first and done["status"] == "resolved"  # type: ignore[index]
+    assert done["note"] == "spoke to them" and done["resolved_at"] and done["reason"] == "reason 0"  # type: ignore[index]
+    status, dropped = await call(http, "post", f"{url}/{second}", json={"status": "dismissed"},
+                                 headers=OPERATOR)
+    assert status == 200 and dropped["status"] == "dismissed" and "note" not in dropped  # type: ignore[index, operator]
+
+    async def ids(status: str) -> list[str]:
+        code, reports = await call(http, "get", url, params={"status": status}, headers=OPERATOR)
+        assert code == 200
+        return [r["report_id"] for r in reports if r["room_id"] == room["room_id"]]  # type: ignore[union-attr]
+
+    assert await ids("open") == [] and await ids("resolved") == [first] and await ids("dismissed") == [second]
+    status, answer = await call(http, "get", url, params={"status": "bogus"}, headers=OPERATOR)
+    assert status == 400 and is_error(answer, "bad_request")
+    status, changed = await call(http, "post", f"{url}/{first}", json={"status": "dismissed", "note": ""},
+                                 headers=OPERATOR)
+    assert status == 200 and changed["status"] == "dismissed" and "note" not in changed  # type: ignore[index, operator]
+    _, log = await call(http, "get", f"{base_url}/api/audit", params={"room_id": room["room_id"]},
+                        headers=OPERATOR)
+    assert [(e["action"], e["detail"]["report_id"]) for e in log[:3]] == [  # type: ignore[index]
+        ("report_dismissed", first), ("report_dismissed", second), ("report_resolved", first)]
+    await close_all(*clients)
+
+
+BAD_RESOLUTIONS: list[object] = [
+    {},
+    {"status": "open"},
+    {"status": "closed"},
+    {"status": None},
+    {"status": ["resolved"]},
+    {"status": "resolved", "note": 5},
+    {"status": "resolved", "note": "n" * 501},
+    {"status": "resolved", "note": "bad \ud800 text"},
+    {"status": "resolved", "note": "bell \x07"},
+    ["resolved"],
+    "resolved",
+]
+
+
+async def test_a_malformed_resolution_is_a_bad_request_and_changes_nothing(
+    base_url: str, room: dict, http: aiohttp.ClientSession, server: TestServer
+) -> None:
+    clients, (report_id,) = await file_reports(http, base_url, room, 1)
+    url = f"{base_url}/api/reports/{report_id}"
+    headers = {**OPERATOR, "Content-Type": "application/json"}
+    for body in [*(json.dumps(b) for b in BAD_RESOLUTIONS), "{nope", ""]:
+        status, answer = await call(http, "post", url, data=body, headers=headers)
+        assert status == 400 and is_error(answer, "bad_request"), (body, answer)
+    assert server.app[STORE].report(report_id)["status"] == "open"  # type: ignore[index]
+    for unknown in ("rep_nope", "r" * 300):
+        status, answer = await call(http, "post", f"{base_url}/api/reports/{unknown}",
+                                    json={"status": "resolved"}, headers=OPERATOR)
+        assert status == 404 and is_error(answer, "not_found")
+    await close_all(*clients)
+
+
+# --- a report may name who was in the room, whatever became of them -------------------------------
+
+
+async def gone_from(server: TestServer, rid: str, client: RoomClient) -> None:
+    """Until the room has let go of ``client`` (their socket closed and their leaving done)."""
+    await wait_for(lambda: client.close_code is not None)
+    await wait_for(lambda: client.participant_id not in server.app[REGISTRY].get(rid).participants)  # type: ignore[union-attr]
+
+
+async def test_a_report_may_name_the_kicked_the_banned_the_gone_and_a_deleted_message(
+    base_url: str, room: dict, http: aiohttp.ClientSession, server: TestServer
+) -> None:
+    rid = room["room_id"]
+    host, (reporter, kicked, banned, leaver) = await host_and(
+        base_url, room, "Reporter", "Kicked", "Banned", "Leaver"
+    )
+    assert (await kicked.request({"type": "chat", "text": "nasty words"}))["type"] == "ack"
+    message_id = (await kicked.next("chat"))["message"]["message_id"]
+    assert (await host.request({"type": "delete_message", "message_id": message_id}))["type"] == "ack"
+    for target, ban in ((kicked, False), (banned, True)):
+        message = {"type": "kick", "participant_id": target.participant_id, "ban": ban}
+        assert (await host.request(message))["type"] == "ack"
+    await leaver.close()
+    for client in (kicked, banned, leaver):
+        await gone_from(server, rid, client)
+    filed = [
+        {"participant_id": kicked.participant_id, "reason": "was kicked"},
+        {"participant_id": banned.participant_id, "reason": "was banned"},
+        {"participant_id": leaver.participant_id, "reason": "left"},
+        {"message_id": message_id, "reason": "deleted message"},
+        {"participant_id": kicked.participant_id, "message_id": message_id, "reason": "both"},
+    ]
+    for body in filed:
+        reply = await reporter.request({"type": "report", **body})
+        assert reply["type"] == "ack", (body, reply)
+    _, reports = await call(http, "get", f"{base_url}/api/reports", headers=OPERATOR)
+    ours = {r["reason"]: r for r in reports if r["room_id"] == rid}  # type: ignore[union-attr]
+    assert ours["was kicked"]["participant_name"] == "Kicked"
+    assert ours["was banned"]["participant_name"] == "Banned" and ours["left"]["participant_name"] == "Leaver"
+    deleted = ours["deleted message"]
+    assert deleted["message_text"] == "nasty words" and deleted["message_deleted"] is True
+    assert deleted["message_author"] == "Kicked"
+    await close_all(host, reporter, kicked, banned, leaver)
+
+
+async def test_a_report_about_someone_never_here_or_another_rooms_message_is_refused(
+    base_url: str, room: dict, http: aiohttp.ClientSession, server: TestServer
+) -> None:
+    host, (reporter,) = await host_and(base_url, room, "Reporter")
+    elsewhere = await create_room(http, base_url, "Elsewhere")
+    stranger = await RoomClient(base_url, elsewhere["room_id"], "Stranger").connect()
+    assert (await stranger.request({"type": "chat", "text": "over there"}))["type"] == "ack"
+    foreign_message = (await stranger.next("chat"))["message"]["message_id"]
+    before = len(server.app[STORE].reports())
+    refused = [
+        ({"participant_id": stranger.participant_id, "reason": "r"}, "not_found"),
+        ({"participant_id": "p_nobody", "reason": "r"}, "not_found"),
+        ({"message_id": foreign_message, "reason": "r"}, "not_found"),
+        ({"message_id": "m_nothing", "reason": "r"}, "not_found"),
+        ({"participant_id": host.participant_id, "message_id": foreign_message, "reason": "r"}, "not_found"),
+        ({"reason": "about nothing"}, "bad_request"),
+        ({"participant_id": 5, "reason": "r"}, "bad_request"),
+        ({"participant_id": host.participant_id}, "bad_request"),
+        ({"participant_id": host.participant_id, "reason": ""}, "bad_request"),
+    ]
+    for body, code in refused:
+        reply = await reporter.request({"type": "report", **body})
+        assert reply["type"] == "error" and reply["code"] == code, (body, reply)
+    assert len(server.app[STORE].reports()) == before
+    assert reporter.close_code is None
+    await close_all(host, reporter, stranger)

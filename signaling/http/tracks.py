@@ -1,4 +1,5 @@
-"""``/api/tracks``: search the library and upload to it; ``/api/library/rescan`` for the operator.
+"""``/api/tracks``: search the library and upload to it; ``/api/library/rescan`` and
+``DELETE /api/tracks/{track_id}`` for the operator.
 
 An upload (multipart field ``file``) is streamed chunk by chunk to
 ``<data_dir>/uploads/.incoming/`` while its bytes are counted (over the limit:
@@ -280,6 +281,48 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- DELETE /api/tracks/{track_id} ---------------------------------------------------------
+
+
+async def delete_track(request: web.Request) -> web.Response:
+    """The operator removes a track: gone from search, from every room's queue and rotation (a room
+    playing it goes on to its next track at once), its file deleted if it was an upload; 204."""
+    require_operator(request)
+    app, track_id = request.app, request.match_info["track_id"]
+    scans = app[SCANS]
+    async with scans.commit:  # not while a scan saves its result or an upload commits
+        row = app[STORE].remove_track(track_id)  # its path is remembered: scans leave it out
+        track = app[LIBRARY].remove(track_id)
+        if row is None:
+            if track is None:
+                raise ApiError("not_found", "no track with this id")
+            row = track.to_record()
+        path = Path(row["path"])
+        scans.fresh.pop(path, None)
+    for room in app[REGISTRY].live():
+        room.music.remove_track(track_id)
+    upload = path.resolve().is_relative_to(library_sync.uploads_dir(app[SETTINGS]).resolve())
+    if upload:
+        await asyncio.to_thread(_delete_file, path)
+    app[STORE].audit(
+        "operator_delete_track",
+        actor_name="operator",
+        target_id=track_id,
+        detail={"title": row["title"], "artist": row["artist"], "upload": upload},
+    )
+    log.info("track %s deleted by the operator (%s)", track_id, "file removed" if upload else "file kept")
+    return web.Response(status=204)
+
+
+def _delete_file(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not delete the uploaded file %s", path, exc_info=True)
+        return
+    _fsync_dir(path.parent)
 
 
 async def rescan_library(request: web.Request) -> web.Response:

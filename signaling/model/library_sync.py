@@ -165,7 +165,7 @@ async def open_library(settings: Settings, store: Store, demo_dir: Path) -> Libr
     """
     prepare_uploads(settings)
     known = [Track.from_record(record) for record in store.all_tracks()]
-    library = Library(library_folders(settings, demo_dir), known=known)
+    library = Library(library_folders(settings, demo_dir), known=known, excluded=store.removed_track_paths())
     await scan_and_save(library, store)
     return library
 

@@ -46,13 +46,21 @@ async def delete_message(room: Room, me: Participant, msg: dict) -> None:
 
 
 async def report(room: Room, me: Participant, msg: dict) -> None:
+    """A report may name anyone who was ever in the room (gone, kicked or banned included) and
+    any message of the room (deleted ones included): what is reported is often gone already."""
     reason = text_field(msg, "reason", max_len=500)
-    participant_id = msg.get("participant_id")
-    message_id = msg.get("message_id")
-    if participant_id is not None:
-        target_of(room, msg)
-    if message_id is not None and room.find_chat(id_field(msg, "message_id")) is None:
-        raise ApiError("not_found", "no such message")
+    participant_id = id_field(msg, "participant_id") if msg.get("participant_id") is not None else None
+    message_id = id_field(msg, "message_id") if msg.get("message_id") is not None else None
     if participant_id is None and message_id is None:
         raise ApiError("bad_request", "a report names a participant_id or a message_id")
+    if participant_id is not None and not _was_here(room, participant_id):
+        raise ApiError("not_found", "nobody with this id was in this room")
+    if message_id is not None and room.store.chat_message(
+        room.room_id, message_id, include_deleted=True
+    ) is None:
+        raise ApiError("not_found", "no such message in this room")
     room.report(me, reason, participant_id, message_id)
+
+
+def _was_here(room: Room, participant_id: str) -> bool:
+    return participant_id in room.participants or room.store.was_in_room(room.room_id, participant_id)

@@ -145,7 +145,26 @@ CREATE TRIGGER tracks_fts_update AFTER UPDATE OF title, artist, album ON tracks 
 END;
 """
 
-MIGRATIONS: list[str] = [V1]
+# v2: the operator's console. Reports are resolved or dismissed with a note; a lifted ban is
+# kept (lifted_at) for the record but no longer judges anyone; a track the operator deleted
+# stays out of the library by its path (a file in a music folder is not ours to delete).
+V2 = """
+ALTER TABLE reports ADD COLUMN status TEXT NOT NULL DEFAULT 'open'
+    CHECK (status IN ('open', 'resolved', 'dismissed'));
+ALTER TABLE reports ADD COLUMN note TEXT;
+ALTER TABLE reports ADD COLUMN resolved_at TEXT;
+CREATE INDEX reports_status ON reports (status, seq);
+
+ALTER TABLE bans ADD COLUMN lifted_at TEXT;
+
+CREATE TABLE removed_tracks (
+    path     TEXT PRIMARY KEY,
+    track_id TEXT NOT NULL,
+    at       TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

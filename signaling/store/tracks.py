@@ -1,4 +1,10 @@
-"""The track library and its full-text search (SQLite FTS5, accent- and case-insensitive)."""
+"""The track library and its full-text search (SQLite FTS5, accent- and case-insensitive).
+
+A track the operator deleted (``remove_track``) leaves the table and its path is
+remembered in ``removed_tracks``: scans (``upsert_tracks``) pass over that path
+from then on, so a file left in a music folder does not come back. Adding that
+one path explicitly (``upsert_track``: an upload put there again) brings it back.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from collections.abc import Iterable
 from os import PathLike
 from typing import Any
 
-from .base import StoreBase
+from .base import StoreBase, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +85,9 @@ class TracksMixin(StoreBase):
         mtime: float = 0.0,
         size: int = 0,
     ) -> None:
-        """Add or update one track. An unchanged file (same mtime and size) keeps its loudness."""
-        self.upsert_tracks(
+        """Add or update one track (even at a removed path: this file is wanted). An unchanged file
+        (same mtime and size) keeps its loudness."""
+        self._upsert(
             [
                 dict(
                     track_id=track_id,
@@ -93,14 +100,24 @@ class TracksMixin(StoreBase):
                     mtime=mtime,
                     size=size,
                 )
-            ]
+            ],
+            revive=True,
         )
 
     def upsert_tracks(self, tracks: Iterable[dict[str, Any]]) -> None:
-        """Add or update many tracks (dicts with ``upsert_track``'s fields) in one transaction."""
+        """Add or update many tracks (dicts with ``upsert_track``'s fields) in one transaction;
+        tracks at a removed path (``remove_track``) are passed over."""
+        self._upsert(tracks, revive=False)
+
+    def _upsert(self, tracks: Iterable[dict[str, Any]], *, revive: bool) -> None:
         rows = [_track_params(t) for t in tracks]
         with self._tx() as db:
+            if revive:
+                db.executemany("DELETE FROM removed_tracks WHERE path = ?", [(r["path"],) for r in rows])
+            removed = {r[0] for r in db.execute("SELECT path FROM removed_tracks")}
             for row in rows:
+                if row["path"] in removed:
+                    continue
                 # Another id at this path (the id scheme changed): it is the same file, replace it.
                 db.execute(
                     "DELETE FROM tracks WHERE path = ? AND track_id <> ?", (row["path"], row["track_id"])
@@ -126,6 +143,24 @@ class TracksMixin(StoreBase):
             ).rowcount
             db.execute("DELETE FROM temp.keep_paths")
         return removed
+
+    def remove_track(self, track_id: str) -> dict[str, Any] | None:
+        """Delete a track (the operator's decision): its row goes and its path is remembered, so
+        scans leave it out. Returns the row it had (every stored field), or None if unknown."""
+        with self._tx() as db:
+            row = db.execute(f"SELECT {FULL_COLUMNS} FROM tracks WHERE track_id = ?", (track_id,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM tracks WHERE track_id = ?", (track_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO removed_tracks (path, track_id, at) VALUES (?, ?, ?)",
+                (row["path"], track_id, now_iso()),
+            )
+        return dict(row)
+
+    def removed_track_paths(self) -> list[str]:
+        """The paths of the tracks the operator deleted (for the mixer's ``Library(excluded=...)``)."""
+        return [r[0] for r in self._all("SELECT path FROM removed_tracks ORDER BY path")]
 
     def track(self, track_id: str) -> dict[str, Any] | None:
         """One track with every stored field (``path``, ``loudness_lufs``, ``mtime``, ``size`` too)."""

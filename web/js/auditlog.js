@@ -5,7 +5,9 @@ import { $, h } from './util.js';
 const ACTION_TEXT = {
   promote: 'brought on air', demote: 'sent back', make_moderator: 'made moderator',
   mute_chat: 'changed chat for', kick: 'removed', kick_ban: 'removed and banned',
-  delete_message: 'deleted a message', operator_ban: 'banned',
+  delete_message: 'deleted a message', operator_ban: 'banned', operator_unban: 'lifted a ban on',
+  report_resolved: 'resolved a report about', report_dismissed: 'dismissed a report about',
+  operator_end_room: 'ended the show', operator_delete_track: 'deleted a track',
 };
 
 function line(entry, nameOf) {

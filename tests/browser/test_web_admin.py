@@ -1,0 +1,228 @@
+"""The operator's console (/admin) in real headless Chromium against a server of its own.
+
+An operator signs in (a wrong token first: the page says so), sees a live room with its listener
+and ends it (the listener's socket closes 4004), resolves a report with a note, lifts a ban and
+deletes a track; a refusal shows its error code in words, and text from users stays text.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from benchmarks.server import LocalServer
+from tests.test_library_sync import write_audio
+
+from .helpers import create_room, diagnostics, join
+
+pytestmark = pytest.mark.browser
+
+# A listener page records the close codes of its sockets.
+RECORD_CLOSES = """
+window.__closes = [];
+const NativeSocket = window.WebSocket;
+window.WebSocket = class extends NativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('close', (e) => window.__closes.push(e.code));
+  }
+};
+"""
+
+# Two bare participants: Pest chats, Reporter reports Pest and the message.
+FILE_A_REPORT = """
+async ({ roomId, text, reason }) => {
+  const open = (name) => new Promise((resolve, reject) => {
+    const url = `${location.origin.replace(/^http/, 'ws')}/api/rooms/${roomId}/ws?name=${name}`;
+    const ws = new WebSocket(url);
+    const inbox = [];
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      inbox.push(m);
+      if (m.type === 'welcome') resolve({ ws, inbox, id: m.participant_id });
+      if (m.type === 'error' && !m.ref) reject(new Error(m.code));
+    };
+  });
+  const request = (who, msg) => new Promise((resolve) => {
+    const id = `r${Math.random()}`;
+    const seen = (e) => {
+      const m = JSON.parse(e.data);
+      if (m.ref === id) { who.ws.removeEventListener('message', seen); resolve(m); }
+    };
+    who.ws.addEventListener('message', seen);
+    who.ws.send(JSON.stringify({ ...msg, id }));
+  });
+  const pest = await open('Pest');
+  const reporter = await open('Reporter');
+  const said = await request(pest, { type: 'chat', text });
+  const message = pest.inbox.find((m) => m.type === 'chat').message;
+  const filed = await request(reporter, {
+    type: 'report', participant_id: pest.id, message_id: message.message_id, reason });
+  pest.ws.close();
+  reporter.ws.close();
+  return { said: said.type, filed: filed.type };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """Its own server: this test ends rooms and deletes tracks."""
+    with LocalServer(tmp_path_factory.mktemp("onair-admin")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def context(browser: Browser, server: LocalServer) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(permissions=["microphone"], base_url=server.url)
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def new_page(context: BrowserContext) -> Page:
+    page = context.new_page()
+    page.console_lines = []  # type: ignore[attr-defined]
+    page.on("console", lambda m, p=page: p.console_lines.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e, p=page: p.console_lines.append(f"pageerror: {e}"))
+    return page
+
+
+def operator(server: LocalServer, method: str, path: str, body: object = None) -> tuple[int, object]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json"}
+    req = urllib.request.Request(f"{server.url}{path}", method=method, data=data, headers=headers)
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        raw = resp.read()
+        return resp.status, (json.loads(raw) if raw else None)
+
+
+def upload(server: LocalServer, audio: Path, host_token: str) -> dict:
+    boundary = secrets.token_hex(12)
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{audio.name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + audio.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    headers = {
+        "Authorization": f"Bearer {host_token}",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    req = urllib.request.Request(f"{server.url}/api/tracks", method="POST", data=body, headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 201
+        return json.loads(resp.read())
+
+
+def sign_in(page: Page, token: str) -> None:
+    page.get_by_label("Admin token").fill(token)
+    page.get_by_role("button", name="Open the console").click()
+
+
+@pytest.mark.timeout(90)
+def test_the_operator_signs_in_sees_a_room_and_ends_it(context: BrowserContext, server: LocalServer) -> None:
+    room = create_room(server, "Admin <img src=x onerror=window.__pwned=1> Show", "Hosty")
+    listener = new_page(context)
+    listener.add_init_script(RECORD_CLOSES)
+    listener.goto(room["room_url"])
+    join(listener, "Ears", wait_audio=False)
+
+    console = new_page(context)
+    console.goto("/admin")
+    sign_in(console, "not-the-token")
+    expect(console.locator("#login-error")).to_contain_text("wrong admin token (unauthorized)")
+    expect(console.locator("#console")).to_be_hidden()
+    sign_in(console, server.admin_token)
+    expect(console.locator("#console")).to_be_visible()
+    assert console.evaluate("sessionStorage.getItem('onair:admin-token')") == server.admin_token
+    console.reload()  # asked once: the tab keeps it
+    expect(console.locator("#console")).to_be_visible()
+    expect(console.locator("#login")).to_be_hidden()
+
+    row = console.locator("#rooms li").filter(has_text="Admin <img")
+    expect(row).to_contain_text("1 listening")
+    expect(row).to_contain_text("Host: Hosty (away)")
+    expect(console.locator('[data-figure="listeners"]')).to_have_text("1")
+    expect(console.locator('[data-figure="cpu"]')).to_contain_text("%")
+    expect(console.locator('[data-figure="tick"]')).to_contain_text("ms")
+    end = row.get_by_role("button", name="End room")
+    end.click()
+    row.get_by_role("button", name="Really end it?").click()
+    expect(row).to_have_count(0)
+    listener.wait_for_function("window.__closes.includes(4004)")
+    expect(console.locator("#rooms-empty")).to_be_visible()
+    expect(console.locator("#audit li").first).to_contain_text("operator ended the room")
+    assert console.evaluate("window.__pwned") is None, diagnostics(console, listener)
+    assert listener.evaluate("window.__pwned") is None
+
+    console.get_by_role("button", name="Sign out").click()
+    expect(console.locator("#login")).to_be_visible()
+    assert console.evaluate("sessionStorage.getItem('onair:admin-token')") is None
+
+
+@pytest.mark.timeout(90)
+def test_the_operator_resolves_a_report_lifts_a_ban_and_deletes_a_track(
+    context: BrowserContext, server: LocalServer, tmp_path: Path
+) -> None:
+    room = create_room(server, "Moderated", "Mod")
+    helper = new_page(context)
+    helper.goto("/")
+    filed = helper.evaluate(FILE_A_REPORT, {
+        "roomId": room["room_id"], "text": "buy <b>cheap</b> stuff", "reason": "spam <script>x</script>"})
+    assert filed == {"said": "ack", "filed": "ack"}
+    _, ban = operator(server, "POST", "/api/bans", {"ip": "192.0.2.77", "reason": "flooding"})
+    keep = write_audio(tmp_path / "keep.flac", 1.0, title="Admin Delete Me", artist="Console")
+    gone = write_audio(tmp_path / "gone.flac", 1.0, title="Admin Gone Already", artist="Console")
+    doomed, early = upload(server, keep, room["host_token"]), upload(server, gone, room["host_token"])
+
+    console = new_page(context)
+    console.goto("/admin")
+    sign_in(console, server.admin_token)
+
+    report = console.locator("#reports li").filter(has_text="spam <script>")
+    expect(report).to_contain_text("About Pest")
+    expect(report).to_contain_text("“buy <b>cheap</b> stuff” by Pest")
+    expect(report).to_contain_text("from Reporter")
+    report.get_by_label("Note").fill("warned them")
+    report.get_by_role("button", name="Resolve").click()
+    expect(report).to_have_count(0)  # the list shows the open ones
+    console.locator("#reports-filter").select_option("")
+    expect(report).to_contain_text("resolved")
+    expect(report).to_contain_text("Note: warned them")
+    _, reports = operator(server, "GET", "/api/reports")
+    ours = [r for r in reports if r["room_id"] == room["room_id"]]  # type: ignore[union-attr]
+    assert [(r["status"], r.get("note")) for r in ours] == [("resolved", "warned them")]
+
+    banned = console.locator("#bans li").filter(has_text="address 192.0.2.77")
+    expect(banned).to_contain_text("Reason: flooding")
+    banned.get_by_role("button", name="Lift").click()
+    expect(banned).to_have_count(0)
+    _, bans = operator(server, "GET", "/api/bans")
+    assert ban["ban_id"] not in [b["ban_id"] for b in bans]  # type: ignore[index, union-attr]
+
+    console.get_by_label("Search tracks").fill("Admin")
+    console.get_by_role("button", name="Search").click()
+    rows = console.locator("#tracks li")
+    expect(rows).to_have_count(2)
+    operator(server, "DELETE", f"/api/tracks/{early['track_id']}")  # gone before the click
+    late = rows.filter(has_text="Admin Gone Already")
+    late.get_by_role("button", name="Delete").click()
+    late.get_by_role("button", name="Really delete?").click()
+    expect(console.locator("#tracks-error")).to_have_text(
+        "Could not delete “Admin Gone Already”: not found: it may be gone already (not_found).")
+    expect(rows).to_have_count(1)  # the list was searched again
+    row = rows.filter(has_text="Admin Delete Me")
+    row.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Really delete?").click()
+    expect(console.locator("#tracks-empty")).to_be_visible()
+    expect(console.locator("#tracks-error")).to_be_hidden()
+    _, found = operator(server, "GET", "/api/tracks?q=Admin")
+    assert found == []
+    uploads = server.data_dir / "uploads"
+    assert not [p for p in uploads.iterdir() if p.is_file()], list(uploads.iterdir())
+    expect(console.locator("#audit li").first).to_contain_text("deleted the track " + doomed["track_id"])
