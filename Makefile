@@ -7,7 +7,12 @@ CHROMIUM := /usr/lib/chromium/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test bench lint chromium clean
+# The servers tests start themselves (tests/daemons.py) and the binary each
+# package brings; systemd for systemd-analyze (docs/deploy/onair.service).
+DAEMON_PKGS := nginx:/usr/sbin/nginx coturn:/usr/bin/turnserver redis-server:/usr/bin/redis-server \
+	systemd:/usr/bin/systemd-analyze openssl:/usr/bin/openssl
+
+.PHONY: install run test bench lint chromium daemons clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || (apt-get update && apt-get install -y python3 python3-venv)
@@ -22,12 +27,32 @@ install: $(STAMP)
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
+# Installs what is missing, and starts none of it: a policy-rc.d that says "no"
+# (Debian policy 9.3.3, invoke-rc.d) keeps the packages off ports 80, 3478 and 6379
+# while they install, and where systemd runs, what was new is disabled too.
+daemons:
+	@missing=$$(for pair in $(DAEMON_PKGS); do test -x "$${pair#*:}" || echo "$${pair%%:*}"; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing" $$missing "(not started: the tests run their own)"; \
+	  guard=; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1; \
+	  fi; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	  status=$$?; \
+	  if [ -n "$$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	  if [ -d /run/systemd/system ]; then \
+	    for pkg in $$missing; do systemctl disable --now "$$pkg" >/dev/null 2>&1 || true; done; \
+	  fi; \
+	  exit $$status; \
+	fi
+
 run: install
 	$(BIN)/onair serve --host $(HOST) --port $(PORT)
 
 # Two runs: Playwright's sync API keeps an event loop of its own running while
 # its browser lives, which pytest-asyncio's tests cannot share.
-test: install chromium
+test: install chromium daemons
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 

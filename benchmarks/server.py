@@ -105,6 +105,8 @@ class LocalServer:
                 "0",
                 "--join-rate",
                 "0",  # every peer joins from 127.0.0.1
+                "--max-sockets-per-address",
+                "0",  # ... and holds its socket open
                 "--log-level",
                 "warning",
             ],

@@ -14,12 +14,14 @@ peers, so an upgrade that moves one fails loudly.
 - ``wire_of``: the SRTP session and the nominated ICE pair's socket of a DTLS
   transport, for the fan-out loop that sends without any per-packet task.
 - ``guard_ice_connection``: drops empty and stray datagrams before aioice
-  queues them (an empty one would close the connection).
+  parses or queues them (an empty one would close the connection): once
+  connected, anything not from the nominated remote.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,45 +123,75 @@ def wire_of(dtls: RTCDtlsTransport) -> Wire | None:
     )
 
 
+QUEUE_LIMIT = 256  # datagrams waiting for aiortc's DTLS reader (it drains them at once)
+STRANGER_STUN_RATE = 50.0  # STUN datagrams a second from unknown addresses, before connecting
+STRANGER_STUN_BURST = 100
+
+
 def guard_ice_connection(dtls: RTCDtlsTransport) -> None:
-    """Drop datagrams that would harm the connection before they are queued.
+    """Drop datagrams that would harm the connection or cost us, before aioice parses them.
 
     aioice queues any datagram that is not STUN, from any address, without
-    bound, and aiortc's DTLS reader dies on an empty one. Only non-empty
-    datagrams from a remote candidate's address are let through, and the queue
-    is bounded (a flood is dropped, not buffered).
+    bound; it parses and answers (HMAC included) any STUN from anyone; and
+    aiortc's DTLS reader dies on an empty datagram. Once ICE has nominated a
+    pair, only datagrams from that pair's remote address get through. Before,
+    STUN from an address ICE does not know yet (a peer-reflexive candidate)
+    passes within a small budget, anything else only from a known remote
+    candidate. The queue to the DTLS reader is bounded: a flood is dropped,
+    not buffered.
     """
-    connection = dtls.transport._connection
+    connection: Any = dtls.transport._connection  # aioice's Connection, private
     queue: asyncio.Queue = connection._queue
 
-    def data_received(data: bytes, component: int, _addr: Any = None) -> None:
-        if not data or queue.qsize() > 512:
-            return
-        queue.put_nowait((data, component))
+    def data_received(data: bytes, component: int) -> None:
+        if queue.qsize() < QUEUE_LIMIT:
+            queue.put_nowait((data, component))
 
-    connection.data_received = data_received  # type: ignore[method-assign]  # the seam
+    connection.data_received = data_received  # the seam
+    gate = _Gate(connection)
     for protocol in connection._protocols:
-        _guard_protocol(protocol, connection)
+        protocol.datagram_received = gate.wrap(protocol.datagram_received)
 
 
-def _guard_protocol(protocol: Any, connection: Any) -> None:
-    original: Callable[[bytes, Any], None] = protocol.datagram_received
+class _Gate:
+    """Which datagrams of one ICE connection reach aioice."""
 
-    def datagram_received(data: bytes, addr: Any) -> None:
-        if not data:
-            return
-        if data[0] > 3 and not _known_remote(connection, (addr[0], addr[1])):
-            return  # not STUN, and not from an address ICE has checked
-        original(data, addr)
+    def __init__(self, connection: Any) -> None:
+        self.nominated: dict[int, Any] = connection._nominated  # aioice's own dict, kept current
+        self.check_list: list[Any] = connection._check_list
+        self.tokens = float(STRANGER_STUN_BURST)
+        self.at = time.monotonic()
 
-    protocol.datagram_received = datagram_received
+    def wrap(self, original: Callable[[bytes, Any], None]) -> Callable[[bytes, Any], None]:
+        nominated = self.nominated
 
+        def datagram_received(data: bytes, addr: Any) -> None:
+            if not data:
+                return
+            if nominated:  # connected: the nominated remote only (RFC 7675 consent comes from it too)
+                for pair in nominated.values():
+                    remote = pair.remote_addr
+                    if remote[1] == addr[1] and remote[0] == addr[0]:
+                        original(data, addr)
+                        return
+                return
+            if self.admit_early(data, (addr[0], addr[1])):
+                original(data, addr)
 
-def _known_remote(connection: Any, addr: tuple[str, int]) -> bool:
-    for pair in connection._nominated.values():
-        if pair.remote_addr == addr:
+        return datagram_received
+
+    def admit_early(self, data: bytes, addr: tuple[str, int]) -> bool:
+        if any(pair.remote_addr == addr for pair in self.check_list):
             return True
-    return any(pair.remote_addr == addr for pair in connection._check_list)
+        if data[0] > 3:
+            return False  # not STUN (RFC 7983), and from an address ICE has not checked
+        now = time.monotonic()
+        self.tokens = min(float(STRANGER_STUN_BURST), self.tokens + (now - self.at) * STRANGER_STUN_RATE)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 __all__ = [

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
+
+
+@dataclass(frozen=True)
+class TurnServers:
+    """TURN URLs for the server's own peer connections, and where their credentials come from.
+
+    The credentials are short-lived (the TURN REST API convention), so each
+    peer connection asks ``credentials()`` for a fresh ``(username, password)``.
+    aiortc uses only the first TURN URL.
+    """
+
+    urls: Sequence[str]
+    credentials: Callable[[], tuple[str, str]]
+
+    def ice_server(self) -> RTCIceServer:
+        username, credential = self.credentials()
+        return RTCIceServer(urls=list(self.urls), username=username, credential=credential)
+
+
+_turn: TurnServers | None = None
 
 
 def gather_on(addresses: Sequence[str]) -> None:
@@ -25,6 +46,20 @@ def gather_on(addresses: Sequence[str]) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
+def relay_through(turn: TurnServers | None) -> None:
+    """Make every peer connection of this process also gather relay candidates on ``turn``.
+
+    Process-wide like ``gather_on``: the routers hand their peers only the STUN
+    URLs, and the TURN credentials must be minted per connection. ``None``
+    stops using TURN.
+    """
+    global _turn
+    _turn = turn
+
+
 def rtc_configuration(ice_servers: Sequence[str]) -> RTCConfiguration:
-    """An RTCConfiguration with exactly these STUN/TURN URLs (none: no server at all)."""
-    return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in ice_servers])
+    """An RTCConfiguration with exactly these STUN URLs (none: no server at all), plus TURN if set."""
+    servers = [RTCIceServer(urls=url) for url in ice_servers]
+    if _turn is not None:
+        servers.append(_turn.ice_server())
+    return RTCConfiguration(iceServers=servers)

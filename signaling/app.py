@@ -26,6 +26,7 @@ from .model.loop_monitor import LoopMonitor
 from .model.music import open_music
 from .model.ratelimit import RateLimit
 from .model.registry import DEFAULT_RULES, RoomRegistry
+from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
 from .routes import add_routes
 from .store import Store
@@ -72,7 +73,7 @@ async def _library(app: web.Application) -> AsyncIterator[None]:
 
 async def _media_worker(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[WORKER] = MediaWorker(settings.media_addresses, settings.ice_servers)
+    app[WORKER] = MediaWorker(settings.media_addresses, settings.ice_servers, server_side_turn(settings))
     yield
     await app[WORKER].close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 import sys
 
 from aiohttp import web
@@ -17,6 +18,8 @@ except ImportError:  # optional: not built for every platform
 from .app import create_app
 from .config import ConfigError, Settings, build_parser, settings_from_args
 from .http.accesslog import AccessLogger
+
+LISTEN_BACKLOG = 1024  # capped by the kernel's net.core.somaxconn
 
 
 class _JsonFormatter(logging.Formatter):
@@ -50,6 +53,7 @@ def serve(settings: Settings) -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     setup_logging(settings.log_level, settings.log_format)
     logging.getLogger("onair").info("OnAir on http://%s:%d", settings.host, settings.port)
+    raise_file_limit()
     web.run_app(
         create_app(settings),
         host=settings.host,
@@ -57,7 +61,32 @@ def serve(settings: Settings) -> None:
         print=None,
         access_log_class=AccessLogger,
         shutdown_timeout=5,
+        # aiohttp starts this timer when a connection opens and closes the connection
+        # if no complete request has arrived by then (new, or idle between requests);
+        # bytes trickling in do not restart it. A WebSocket in use is never idle.
+        keepalive_timeout=settings.handshake_timeout_s,
+        # aiohttp's 128 overflows when connections arrive in a burst (a room opening,
+        # a flood): the kernel then drops handshakes and the clients wait seconds to retry.
+        backlog=LISTEN_BACKLOG,
     )
+
+
+def raise_file_limit() -> None:
+    """Lift the soft limit on open files to the hard one.
+
+    Each listener holds a socket for the page and one or two for media; the
+    usual soft limit of 1,024 would refuse connections (EMFILE) long before the
+    machine runs out of anything.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft == hard:
+        return
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65_536)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            logging.getLogger("onair").warning("could not raise the open-file limit from %d", soft)
 
 
 def main(argv: list[str] | None = None) -> None:

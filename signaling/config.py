@@ -46,6 +46,12 @@ class Settings:
     turn_secret: str | None = None
     turn_ttl_s: int = 3600
     turn_server_side: bool = False
+    ice_transport_policy: str = "all"  # "relay": browsers use TURN only
+    max_sockets_per_address: int = 20  # open room sockets per client address, 0 = off
+    handshake_timeout_s: float = 10.0  # a connection without a complete HTTP request is closed
+    message_rate: float = 20.0  # frames a second per room socket, every type, 0 = off
+    message_burst: int = 50
+    ws_heartbeat_s: float = 20.0
 
 
 class ConfigError(ValueError):
@@ -81,6 +87,10 @@ def _choice(text: str, allowed: tuple[str, ...]) -> str:
     if text not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)}")
     return text
+
+
+def _policy(text: str) -> str:
+    return _choice(text, ("all", "relay"))
 
 
 def _cidr(text: str) -> str:
@@ -124,6 +134,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("turn-ttl", "turn_ttl_s", int, "how long minted TURN credentials last, seconds (3600)"),
     Option("turn-server-side", "turn_server_side", _flag,
            "the server's own peer connections use the TURN servers too", switch=True),
+    Option("ice-transport-policy", "ice_transport_policy", _policy, "all, or relay: browsers "
+           "connect only through the TURN servers (default all)"),
     Option("allowed-origin", "allowed_origins", str, "an extra Origin allowed to open WebSockets, "
            "besides the served host; repeatable", many=True),
     Option("room-create-rate", "room_create_rate", int,
@@ -143,6 +155,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("log-format", "log_format", _format, "text or json (default text)"),
     Option("no-demo", "demo", _flag, "do not start the permanent 'OnAir demo' room", switch=True,
            to_setting=lambda off: not off),
+    Option("max-sockets-per-address", "max_sockets_per_address", int, "room sockets one client "
+           "address may have open at once; past it a join gets rate_limited (4429); 0 = no limit "
+           "(default 20)"),
+    Option("handshake-timeout", "handshake_timeout_s", float, "seconds a connection may take "
+           "to send a complete HTTP request (new, or between requests), and a closing room socket "
+           "to answer the close (default 10)"),
+    Option("message-rate", "message_rate", float, "messages a second one room socket may send "
+           "on average, every type counted; 0 = no limit (default 20)"),
+    Option("message-burst", "message_burst", int, "messages one room socket may send at once "
+           "before --message-rate applies; as many again past it and the socket is closed with "
+           "4429 (default 50)"),
+    Option("ws-heartbeat", "ws_heartbeat_s", float, "seconds between WebSocket pings; a socket "
+           "that does not answer within half of it is closed (default 20)"),
 )
 BY_KEY = {option.name: option for option in OPTIONS}
 
@@ -191,7 +216,19 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
             raw, where = file_values[option.name], f"'{option.name}' in {args.config}"
         if raw is not None:
             values[option.attr] = option.to_setting(_read(option, raw, where))
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_turn(settings)
+    return settings
+
+
+def _check_turn(settings: Settings) -> None:
+    """TURN settings that would leave browsers without the relay they were promised."""
+    if bool(settings.turn_urls) != bool(settings.turn_secret):
+        raise ConfigError("--turn-url and --turn-secret go together: credentials for those URLs "
+                          "are minted from the secret")
+    if not settings.turn_urls and (settings.ice_transport_policy == "relay" or settings.turn_server_side):
+        raise ConfigError("--ice-transport-policy relay and --turn-server-side need --turn-url and "
+                          "--turn-secret")
 
 
 def _read(option: Option, raw: Any, where: str) -> Any:

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-CLIENT_ADDRESS = "onair_client_address"
+# The client's address for the access log, which sees the request before the clone.
+# web.RequestKey exists from aiohttp 3.14 (a plain string key warns there); older ones take a string.
+CLIENT_ADDRESS: Any = (
+    web.RequestKey("onair_client_address", str) if hasattr(web, "RequestKey") else "onair_client_address"
+)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -75,7 +80,7 @@ def forwarded_middleware(proxies: TrustedProxies) -> Middleware:
             remote = proxies.client_of(peer, request.headers.getall("X-Forwarded-For", []))
             scheme = proxies.scheme_of(peer, request.scheme, request.headers.get("X-Forwarded-Proto"))
             if remote is not None and (remote != peer or scheme != request.scheme):
-                request[CLIENT_ADDRESS] = remote  # the access log sees the request before the clone
+                request[CLIENT_ADDRESS] = remote
                 request = request.clone(remote=remote, scheme=scheme)
         return await handler(request)
 

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ..errors import ApiError
 from ..keys import CREATE_LIMIT, REGISTRY, SETTINGS
+from ..model.turn import turn_relay
 from ..tokens import bearer
 from .requests import json_body, live_room, text_field
 
@@ -47,9 +48,14 @@ async def delete_room(request: web.Request) -> web.Response:
 
 async def config(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    ice_servers: list[dict] = [{"urls": url} for url in settings.ice_servers]
+    relay = turn_relay(settings)
+    if relay is not None:
+        ice_servers.append(relay.ice_server())  # fresh credentials on every request
     return web.json_response(
         {
-            "ice_servers": [{"urls": url} for url in settings.ice_servers],
+            "ice_servers": ice_servers,
+            "ice_transport_policy": settings.ice_transport_policy,
             "max_chat_length": settings.chat_max,
             "max_upload_bytes": settings.max_upload_bytes,
         }

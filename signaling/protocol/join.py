@@ -13,6 +13,7 @@ from ..model.registry import RoomRegistry
 from ..model.room import Room
 from ..tokens import new_id, new_token, same
 from ..validate import is_clean_text
+from .flood import sockets_from
 from .session import Session
 
 
@@ -57,6 +58,7 @@ def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
         raise ApiError("rate_limited", "too many joins from this address; try again shortly")
     token = request.query.get("token")
     me, present = _join_identity(room, registry, name, token, address)
+    _check_socket_cap(registry, room, me, address)
     # An address ban keeps newcomers from that address out; someone who comes back
     # with their own valid token is judged by who they are.
     checked_ip = None if token else address
@@ -64,7 +66,19 @@ def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
         raise ApiError("banned", "you are banned from this room")
     if not present and room.connected_count() >= registry.settings.max_participants:
         raise ApiError("room_full", "this room is full")
+    me.address = address  # where they are now (a host or a returning listener may have moved)
     return room, me
+
+
+def _check_socket_cap(registry: RoomRegistry, room: Room, me: Participant, address: str) -> None:
+    cap = registry.settings.max_sockets_per_address
+    if cap <= 0:
+        return
+    open_now = sockets_from(registry.rooms.values(), address)
+    if me.participant_id in room.sessions and me.address == address:
+        open_now -= 1  # this join replaces that socket
+    if open_now >= cap:
+        raise ApiError("rate_limited", f"too many open sockets from this address (at most {cap})")
 
 
 async def enter(room: Room, me: Participant, session: Session) -> None:

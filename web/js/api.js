@@ -37,14 +37,18 @@ export async function api(path, { method = 'GET', body, token } = {}) {
   return data;
 }
 
-const DEFAULT_CONFIG = { ice_servers: [], max_chat_length: 500 };
+const DEFAULT_CONFIG = { ice_servers: [], ice_transport_policy: 'all', max_chat_length: 500 };
 
-/** GET /api/config; never adds a public STUN server of its own. */
+/**
+ * GET /api/config; never adds a public STUN server of its own. Its TURN
+ * credentials are minted per request and expire (rtc.js turnExpiresSoon).
+ */
 export async function loadConfig() {
   try {
     const c = await api('/api/config');
     return {
       ice_servers: Array.isArray(c && c.ice_servers) ? c.ice_servers : [],
+      ice_transport_policy: c && c.ice_transport_policy === 'relay' ? 'relay' : 'all',
       max_chat_length: Number(c && c.max_chat_length) || DEFAULT_CONFIG.max_chat_length,
     };
   } catch {

@@ -1,18 +1,22 @@
 // The page's media: the `sub` connection (music and voices), the `pub`
 // connection with the microphone while on stage, clock sync and `stats`.
+import { loadConfig } from './api.js';
 import { Mic } from './mic.js';
 import { Publisher } from './publisher.js';
+import { turnExpiresSoon } from './rtc.js';
 import { describeQuality, outputLatencyMs, sampleSub, statsMessage } from './stats.js';
 import { Subscriber } from './subscriber.js';
 import { $, show } from './util.js';
 
 export class Media {
   /**
-   * hooks: {config(): {ice_servers}, clock, send(msg), onSubState(s), onPubState(s),
-   *         onBroken(reason), notice(text), onStage(): bool}
+   * hooks: {config(): {ice_servers, ice_transport_policy}, clock, send(msg), onSubState(s),
+   *         onPubState(s), onBroken(reason), notice(text), onStage(): bool, onRelayProblem?(text)}
    */
   constructor(hooks) {
     this.hooks = hooks;
+    this.freshConfig = null; // /api/config again, when the page's TURN credential ran out
+    this.relayTrouble = ''; // why no audio can arrive, while it cannot
     this.audioCtx = null;
     this.sub = null;
     this.pub = null;
@@ -33,13 +37,39 @@ export class Media {
     return this.audioCtx;
   }
 
+  /** The server's ICE settings, fetched again when their TURN credential is about to expire. */
+  async rtcConfig() {
+    const c = this.freshConfig || this.hooks.config();
+    if (!turnExpiresSoon(c.ice_servers)) return c;
+    this.freshConfig = await loadConfig();
+    return this.freshConfig;
+  }
+
+  /**
+   * The relay (TURN) is needed and cannot be reached: say so in the notice, and
+   * keep saying it in the quality line (and through hooks.onRelayProblem, if
+   * the page gives one) until audio connects.
+   */
+  relayProblem(text) {
+    this.relayTrouble = text;
+    this.hooks.notice(text);
+    $('#quality').textContent = text;
+    if (this.hooks.onRelayProblem) this.hooks.onRelayProblem(text);
+  }
+
   // ---- sub ------------------------------------------------------------------
 
   handleOffer(msg) {
     if (msg.pc !== 'sub') return;
     if (!this.sub) {
       this.sub = new Subscriber({
-        iceServers: this.hooks.config().ice_servers, sink: $('#audio-sink'), onState: this.hooks.onSubState,
+        rtcConfig: () => this.rtcConfig(),
+        sink: $('#audio-sink'),
+        onState: (s) => {
+          if (s === 'connected') this.relayTrouble = '';
+          this.hooks.onSubState(s);
+        },
+        onRelayProblem: (text) => this.relayProblem(text),
         onAutoplayBlocked: () => {
           const tap = $('#tap-to-listen');
           if (tap.hidden) { show(tap, true); tap.focus(); }
@@ -78,7 +108,8 @@ export class Media {
 
   async startPub() {
     const p = new Publisher({
-      iceServers: this.hooks.config().ice_servers,
+      rtcConfig: () => this.rtcConfig(),
+      onRelayProblem: (text) => { if (this.pub === p) this.hooks.notice(text); },
       send: (m) => this.hooks.send(m),
       onState: (s) => {
         if (this.pub !== p) return;
@@ -164,7 +195,9 @@ export class Media {
       this.lastQuality = q;
       const onStage = this.hooks.onStage();
       const pubState = this.pub ? this.hooks.pubState() : '';
-      $('#quality').textContent = describeQuality(q, onStage ? pubState : '');
+      const connected = q.ice === 'connected' || q.ice === 'completed';
+      $('#quality').textContent = this.relayTrouble && !connected
+        ? this.relayTrouble : describeQuality(q, onStage ? pubState : '');
       if (onStage) {
         this.hooks.send(statsMessage({
           rttMs: q.rttMs !== undefined ? q.rttMs : this.hooks.clock.rtt,

@@ -1,20 +1,25 @@
 // The `pub` connection: we offer one sendonly audio m-line, the server answers.
-import { newPeerConnection, waitGathering } from './rtc.js';
+import { newPeerConnection, waitGathering, watchRelay } from './rtc.js';
 import { uuid } from './util.js';
 
 export class Publisher {
-  constructor({ iceServers, send, onState }) {
-    this.iceServers = iceServers;
+  /** rtcConfig(): Promise<{ice_servers, ice_transport_policy}>; onRelayProblem(text): TURN unreachable. */
+  constructor({ rtcConfig, send, onState, onRelayProblem }) {
+    this.rtcConfig = rtcConfig;
     this.send = send;
     this.onState = onState;
+    this.onRelayProblem = onRelayProblem;
     this.pc = null;
     this.closed = false;
     this.offerId = null; // the server's `error` for our offer carries it as `ref`
   }
 
   async start(track) {
-    const pc = newPeerConnection(this.iceServers);
+    const { ice_servers: iceServers, ice_transport_policy: policy } = await this.rtcConfig();
+    if (this.closed) return;
+    const pc = newPeerConnection(iceServers, policy);
     this.pc = pc;
+    watchRelay(pc, { iceServers, policy, onProblem: (text) => { if (pc === this.pc) this.onRelayProblem(text); } });
     pc.onconnectionstatechange = () => {
       if (pc === this.pc) this.onState(pc.connectionState);
     };

@@ -58,8 +58,10 @@ const queueView = new QueueView({
 const media = new Media({
   config: () => config, clock, send: (m) => signal.send(m), notice, onStage,
   pubState: () => state.pubState,
+  onRelayProblem(text) { setBanner($('#relay-problem'), text); },
   onSubState(s) {
     state.subState = s;
+    if (s === 'connected') setBanner($('#relay-problem'), '');
     if (s === 'connected' && state.phase === 'connecting') phase('live');
     if (s === 'failed') forceReconnect();
   },

@@ -1,4 +1,5 @@
-// Shared WebRTC helpers.
+// Shared WebRTC helpers: peer connections as the server configures them, and
+// telling the listener when the audio relay (TURN) cannot be reached.
 
 /** Resolve when ICE gathering is complete, or after `timeoutMs`. */
 export function waitGathering(pc, timeoutMs = 2000) {
@@ -15,6 +16,67 @@ export function waitGathering(pc, timeoutMs = 2000) {
   });
 }
 
-export function newPeerConnection(iceServers) {
-  return new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [] });
+/** A peer connection with the server's ICE servers and transport policy ('all' or 'relay'). */
+export function newPeerConnection(iceServers, policy = 'all') {
+  return new RTCPeerConnection({
+    iceServers: Array.isArray(iceServers) ? iceServers : [],
+    iceTransportPolicy: policy === 'relay' ? 'relay' : 'all',
+  });
+}
+
+const urlsOf = (server) => [].concat((server && server.urls) || []);
+const isTurn = (url) => typeof url === 'string' && /^turns?:/i.test(url);
+
+/** Does this list name a TURN server? */
+export function hasTurn(iceServers) {
+  return Array.isArray(iceServers) && iceServers.some((s) => urlsOf(s).some(isTurn));
+}
+
+/** Will a minted TURN credential ("<unix expiry>:<id>") stop working within `marginS` seconds? */
+export function turnExpiresSoon(iceServers, marginS = 60) {
+  if (!Array.isArray(iceServers)) return false;
+  return iceServers.some((s) => {
+    const m = urlsOf(s).some(isTurn) && /^(\d+):/.exec(String(s.username || ''));
+    return !!m && Number(m[1]) * 1000 - Date.now() < marginS * 1000;
+  });
+}
+
+export const RELAY_UNREACHABLE = 'Cannot reach the audio relay (TURN)';
+
+const RELAY_ERRORS = {
+  401: 'it refused our credentials',
+  403: 'it refused the connection',
+  701: 'no answer from it',
+};
+
+/**
+ * Watch `pc` for a TURN server that gives no relay candidate, and call
+ * `onProblem(text)` once when that leaves no way for audio to arrive: at once
+ * with policy 'relay' (relay candidates are the only ones), else when ICE fails.
+ */
+export function watchRelay(pc, { iceServers, policy, onProblem }) {
+  if (!hasTurn(iceServers)) return;
+  let relays = 0;
+  let reason = '';
+  let told = false;
+  const tell = () => {
+    if (told || relays > 0) return;
+    told = true;
+    const why = reason ? `: ${reason}` : '';
+    onProblem(policy === 'relay'
+      ? `${RELAY_UNREACHABLE}${why}. No audio can arrive. Check your network, or tell the operator.`
+      : `${RELAY_UNREACHABLE}${why}, and a direct connection failed too. Check your network.`);
+  };
+  pc.addEventListener('icecandidate', (ev) => {
+    if (ev.candidate && ev.candidate.type === 'relay') relays += 1;
+  });
+  pc.addEventListener('icecandidateerror', (ev) => {
+    if (isTurn(ev.url)) reason = RELAY_ERRORS[ev.errorCode] || `error ${ev.errorCode}`;
+  });
+  pc.addEventListener('icegatheringstatechange', () => {
+    if (pc.iceGatheringState === 'complete' && policy === 'relay') tell();
+  });
+  pc.addEventListener('iceconnectionstatechange', () => {
+    if (pc.iceConnectionState === 'failed') tell();
+  });
 }

@@ -1,21 +1,23 @@
 // The `sub` connection: the server offers, we answer. One <audio> element per
 // m-line (mid) that the offer's `tracks` list says carries media.
 import { addStereo } from './sdp.js';
-import { newPeerConnection, waitGathering } from './rtc.js';
+import { newPeerConnection, waitGathering, watchRelay } from './rtc.js';
 
 export class Subscriber {
   /**
    * @param {object} opts
-   * @param {RTCIceServer[]} opts.iceServers
+   * @param {() => Promise<{ice_servers, ice_transport_policy}>} opts.rtcConfig  the server's ICE settings
    * @param {HTMLElement} opts.sink   where the <audio> elements live
    * @param {(state: string) => void} opts.onState  connection state changes
+   * @param {(text: string) => void} opts.onRelayProblem  the TURN relay is needed and unreachable
    * @param {() => void} opts.onAutoplayBlocked  play() was refused: ask for a tap
    * @param {() => void} opts.onAutoplayResolved  everything plays now
    */
-  constructor({ iceServers, sink, onState, onAutoplayBlocked, onAutoplayResolved }) {
-    this.iceServers = iceServers;
+  constructor({ rtcConfig, sink, onState, onRelayProblem, onAutoplayBlocked, onAutoplayResolved }) {
+    this.rtcConfig = rtcConfig;
     this.sink = sink;
     this.onState = onState;
+    this.onRelayProblem = onRelayProblem;
     this.onAutoplayBlocked = onAutoplayBlocked;
     this.onAutoplayResolved = onAutoplayResolved;
     this.pc = null;
@@ -36,7 +38,7 @@ export class Subscriber {
 
   async applyOffer(msg) {
     if (this.closed) throw new Error('closed');
-    if (!this.pc) this.createPc();
+    if (!this.pc) await this.createPc();
     const tracks = Array.isArray(msg.tracks) ? msg.tracks : [];
     this.tracks = new Map(tracks.map((t) => [String(t.mid), { ...t, mid: String(t.mid) }]));
     await this.pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
@@ -52,9 +54,12 @@ export class Subscriber {
     return this.pc.localDescription.sdp;
   }
 
-  createPc() {
-    const pc = newPeerConnection(this.iceServers);
+  async createPc() {
+    const { ice_servers: iceServers, ice_transport_policy: policy } = await this.rtcConfig();
+    if (this.closed) throw new Error('closed');
+    const pc = newPeerConnection(iceServers, policy);
     this.pc = pc;
+    watchRelay(pc, { iceServers, policy, onProblem: (text) => { if (pc === this.pc) this.onRelayProblem(text); } });
     pc.ontrack = (ev) => {
       const mid = ev.transceiver && ev.transceiver.mid;
       if (mid !== null && mid !== undefined && this.tracks.has(mid)) {
