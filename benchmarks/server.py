@@ -75,11 +75,15 @@ class LocalServer:
         cpu: str | None = None,
         log_path: Path | None = None,
         start_timeout_s: float = 120.0,
+        host: str = "127.0.0.1",
+        extra_args: list[str] | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.cpu = cpu
+        self.host = host
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.admin_token = secrets.token_urlsafe(24)
         self.log_path = log_path or data_dir / "server.log"
         self.start_timeout_s = start_timeout_s
@@ -92,13 +96,13 @@ class LocalServer:
                 *onair_command(),
                 "serve",
                 "--host",
-                "127.0.0.1",
+                self.host,
                 "--port",
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
                 "--media-address",
-                "127.0.0.1",
+                self.host,
                 f"--admin-token={self.admin_token}",  # a token may start with "-"
                 "--no-demo",
                 "--room-create-rate",
@@ -109,6 +113,7 @@ class LocalServer:
                 "0",  # ... and holds its socket open
                 "--log-level",
                 "warning",
+                *self.extra_args,
             ],
             self.cpu,
         )

@@ -12,6 +12,7 @@ from .clock import server_ms
 from .ice import rtc_configuration
 from .producer import Counters, Producer
 from .sdp import check_publish_offer
+from .subscriber import drop_transport_listeners
 
 log = logging.getLogger(__name__)
 
@@ -65,4 +66,7 @@ class PublisherPeer:
             return
         self._closed = True
         self.producer.close()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        finally:
+            drop_transport_listeners(self.pc)

@@ -24,14 +24,20 @@ class Router(AsyncIOEventEmitter):
     Every subscriber receives the music and every voice producer except its
     owner's own (``reconcile``). The music producer is fed one frame per tick of
     the room clock: encoded once, whatever the number of listeners. Closing the
-    router closes every peer and producer it holds.
+    router closes every peer and producer it holds. Events: ``audience_delay``
+    (D in ms), ``peer_closed`` (a connection was closed: the media worker's
+    sweeper counts them), ``close``.
     """
 
-    def __init__(self, music: MusicSource, ice_servers: list[str], counters: Counters) -> None:
+    def __init__(self, music: MusicSource | None, ice_servers: list[str], counters: Counters) -> None:
         super().__init__()
         self.ice_servers = ice_servers
         self.counters = counters
         self.music_source = music
+        # A relay router (no music source) serves a room whose clock and mixer live in another
+        # process: its music and remote voices arrive over pipes, its delays are set from there.
+        self.relay = music is None
+        self.remote_voices: dict[str, Producer] = {}  # voices published in another process
         self.music = Producer("music", "music", counters)
         self.clock = RoomClock(self._on_tick)
         self.publishers: dict[str, PublisherPeer] = {}
@@ -65,15 +71,38 @@ class Router(AsyncIOEventEmitter):
             member.stats.update(stats)
 
     def loop_latencies(self) -> dict[str, float]:
-        """L_i of every stage member who publishes."""
+        """L_i of every stage member who publishes (here or in another process)."""
         out = {}
         for owner, member in self.members.items():
-            if owner in self.publishers:
+            if owner in self.publishers or owner in self.remote_voices:
                 peer = self.subscribers.get(owner)
-                rtts = [c.rtt_ms for c in peer.consumers if c.rtt_ms is not None] if peer else []
-                member.rtcp_rtt_ms = min(rtts) if rtts else None
+                if peer is not None:  # else the RTT comes from their own process (set_member_rtt)
+                    rtts = [c.rtt_ms for c in peer.consumers if c.rtt_ms is not None]
+                    member.rtcp_rtt_ms = min(rtts) if rtts else None
                 out[owner] = member.loop_ms()
         return out
+
+    def set_member_rtt(self, owner: str, rtt_ms: float) -> None:
+        """A stage member's RTCP round trip, measured by the process that holds their peers."""
+        member = self.members.get(owner)
+        if member is not None:
+            member.rtcp_rtt_ms = rtt_ms
+
+    def voice_delays(self) -> dict[str, float]:
+        """Each voice's audience delay now (D - L_i)."""
+        voices = {o: p.producer for o, p in self.publishers.items()} | self.remote_voices
+        return {owner: producer.delay.delay_ms for owner, producer in voices.items()}
+
+    def set_delays(self, delay_ms: float, voices: dict[str, float]) -> None:
+        """A relay router takes the origin's D and voice delays (an origin computes its own)."""
+        if not self.relay:
+            return
+        self.music.delay.set_delay(delay_ms)
+        for owner, producer in self._all_voices().items():
+            producer.delay.set_delay(float(voices.get(owner, delay_ms)))
+        if delay_ms != self.audience.delay_ms:
+            self.audience.delay_ms = delay_ms
+            self.emit("audience_delay", delay_ms)
 
     def update_delays(self, now_ms: float) -> None:
         """Recompute D and each voice's D - L_i; apply them to the delay lines."""
@@ -81,14 +110,17 @@ class Router(AsyncIOEventEmitter):
         changed = self.audience.update(list(loops.values()), now_ms)
         d = self.audience.delay_ms
         self.music.delay.set_delay(d)
-        for owner, peer in self.publishers.items():
-            peer.producer.delay.set_delay(max(0.0, d - loops.get(owner, d)))
+        for owner, producer in self._all_voices().items():
+            producer.delay.set_delay(max(0.0, d - loops.get(owner, d)))
         if changed:
             self.emit("audience_delay", d)
 
     def _on_tick(self, tick: int, tick_ms: float) -> None:
         """One 20 ms frame: the music first, then what can wait a few milliseconds."""
-        talking = any(p.producer.talking(tick_ms) for p in self.publishers.values())
+        if self.music_source is None:  # a relay: the music comes over the pipe
+            self.send_sender_reports(tick)
+            return
+        talking = any(p.talking(tick_ms) for p in self.voice_producers)
         if talking != self._voice_active:
             self._voice_active = talking
             self.music_source.set_voice_active(talking)
@@ -104,7 +136,24 @@ class Router(AsyncIOEventEmitter):
 
     @property
     def voice_producers(self) -> list[Producer]:
-        return [p.producer for p in self.publishers.values() if not p.producer.closed]
+        return [p for p in self._all_voices().values() if not p.closed]
+
+    def _all_voices(self) -> dict[str, Producer]:
+        return {o: p.producer for o, p in self.publishers.items()} | self.remote_voices
+
+    def add_remote_voice(self, owner: str) -> Producer:
+        """The local stand-in of ``owner``'s voice, published in another process (fed by a pipe)."""
+        producer = self.remote_voices.get(owner)
+        if producer is None or producer.closed:
+            producer = self.remote_voices[owner] = Producer("voice", owner, self.counters)
+            loops = self.loop_latencies()
+            producer.delay.set_delay(max(0.0, self.audience.delay_ms - loops.get(owner, 0.0)))
+        return producer
+
+    def remove_remote_voice(self, owner: str) -> None:
+        producer = self.remote_voices.pop(owner, None)
+        if producer is not None:
+            producer.close()
 
     def add_subscriber(self, owner: str) -> SubscriberPeer:
         if owner in self.subscribers:
@@ -130,12 +179,18 @@ class Router(AsyncIOEventEmitter):
         if peer is not None:
             peer.producer.close()
             await self.reconcile()
-            await peer.close()
+            try:
+                await peer.close()
+            finally:
+                self.emit("peer_closed")
 
     async def close_subscriber(self, owner: str) -> None:
         peer = self.subscribers.pop(owner, None)
         if peer is not None:
-            await peer.close()
+            try:
+                await peer.close()
+            finally:
+                self.emit("peer_closed")
 
     async def remove_peer(self, owner: str) -> None:
         self.members.pop(owner, None)
@@ -170,6 +225,8 @@ class Router(AsyncIOEventEmitter):
         self.closed = True
         await self.clock.stop()
         self.music.close()
+        for owner in list(self.remote_voices):
+            self.remove_remote_voice(owner)
         owners = set(self.publishers) | set(self.subscribers)
         await asyncio.gather(*(self.remove_peer(o) for o in owners), return_exceptions=True)
         self.emit("close")

@@ -185,7 +185,26 @@ class SubscriberPeer(AsyncIOEventEmitter):
             return
         self._closed = True
         self._stop_sending()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        finally:
+            drop_transport_listeners(self.pc)
+            self.slots.clear()
+            self.remove_all_listeners()
+
+
+def drop_transport_listeners(pc: RTCPeerConnection) -> None:
+    """After ``pc.close()``: remove the event handlers left on its DTLS and ICE transports.
+
+    aiortc removes the connection's own listeners when it closes, not the ones
+    the connection put on its transports (its bound methods): each is a
+    reference cycle that leaves the closed connection to the cyclic GC.
+    """
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.sender.transport
+        ice = dtls.transport
+        for emitter in (dtls, ice, ice.iceGatherer):
+            emitter.remove_all_listeners()
 
 
 def _rtcp_to(consumer: Consumer, packet: object) -> None:
@@ -194,4 +213,4 @@ def _rtcp_to(consumer: Consumer, packet: object) -> None:
             consumer.receiver_report(report.lsr, report.dlsr)
 
 
-__all__ = ["SubscriberPeer", "Slot"]
+__all__ = ["SubscriberPeer", "Slot", "drop_transport_listeners"]

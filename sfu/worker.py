@@ -133,7 +133,8 @@ class MediaWorker:
     def live_peers(self) -> int:
         return sum(len(r.subscribers) + len(r.publishers) for r in self.routers)
 
-    def create_router(self, music: MusicSource) -> Router:
+    def create_router(self, music: MusicSource | None) -> Router:
+        """A room's router; with no music source, a relay for a room whose origin is elsewhere."""
         router = Router(music, self.ice_servers, self.counters)
         self.routers.add(router)
         router.once("close", lambda: self.routers.discard(router))

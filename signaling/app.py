@@ -7,6 +7,7 @@ already open, and a failure while closing one still closes the others.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -15,7 +16,9 @@ from aiohttp import web
 
 from mixer import ensure_demo_library
 from sfu import MediaWorker
+from sfu.pipe import PipeEndpoint
 
+from .cluster import ClusterBus
 from .config import Settings
 from .errors import error_middleware
 from .http.metrics import metrics_registry
@@ -23,11 +26,14 @@ from .http.proxy import TrustedProxies, forwarded_middleware
 from .keys import CREATE_LIMIT, LIBRARY, LOOP_MONITOR, METRICS, REGISTRY, SCANS, SETTINGS, STORE, WORKER
 from .model.library_sync import LibraryScans, open_library
 from .model.loop_monitor import LoopMonitor
+from .model.mesh import Mesh, pipe_key
 from .model.music import open_music
 from .model.ratelimit import RateLimit
 from .model.registry import DEFAULT_RULES, RoomRegistry
+from .model.remote import Links
 from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
+from .protocol.workers import HUB, WorkerHub
 from .routes import add_routes
 from .store import Store
 
@@ -43,6 +49,8 @@ def create_app(settings: Settings) -> web.Application:
     app[CREATE_LIMIT] = RateLimit(settings.room_create_rate, 60.0)
     add_routes(app)
     app.cleanup_ctx.extend([_loop_monitor, _store, _library, _media_worker, _registry])
+    if settings.redis_url and settings.worker_id:
+        app.cleanup_ctx.append(_cluster)
     return app
 
 
@@ -86,15 +94,57 @@ async def _registry(app: web.Application) -> AsyncIterator[None]:
     )
     app[REGISTRY] = registry
     app[METRICS] = metrics_registry(registry, app[WORKER])
-    restored = registry.restore()
-    if restored:
-        log.info("restored %d live rooms", restored)
+    clustered = bool(settings.redis_url and settings.worker_id)
+    if not clustered:  # with workers, a room opens where it is first joined (WorkerHub.locate)
+        restored = registry.restore()
+        if restored:
+            log.info("restored %d live rooms", restored)
     registry.start()
-    if settings.demo and not any(r.permanent for r in registry.rooms.values()):
+    if settings.demo and _first_worker(settings) and not any(r["permanent"] for r in store.live_rooms()):
         registry.create(DEMO_TITLE, "OnAir", "Music around the clock.", permanent=True)
     _tune_gc()
     yield
     await registry.close()
+
+
+def _first_worker(settings: Settings) -> bool:
+    """The one process that makes the demo room: the only one, or the first worker of the first node."""
+    return settings.worker_id is None or settings.worker_id.endswith("w1")
+
+
+async def _cluster(app: web.Application) -> AsyncIterator[None]:
+    """With workers: the pipe, the bus and the hub; on the way out, this worker's rooms are let go."""
+    settings = app[SETTINGS]
+    assert settings.redis_url and settings.worker_id and settings.cluster_secret
+    endpoint = PipeEndpoint(pipe_key(settings.cluster_secret))
+    host, port = settings.pipe_address.rsplit(":", 1)
+    bound = await endpoint.start(host.strip("[]"), int(port))
+    advertised = (settings.pipe_advertise or bound[0], bound[1])
+    try:
+        bus = await ClusterBus.connect(settings.redis_url, settings.worker_id, pipe_address=advertised,
+                                       node_address=f"http://{settings.host}:{settings.port}")
+    except BaseException:
+        await endpoint.close()
+        raise
+    links = Links(bus)
+    hub = WorkerHub(app[REGISTRY], bus, app[WORKER], Mesh(endpoint, links, advertised), links)
+    app[HUB] = hub
+    app[REGISTRY].on("created", lambda room: _claim(bus, room.room_id))
+    for room in app[REGISTRY].rooms.values():
+        await bus.claim_origin(room.room_id)
+    hub.start()
+    yield
+    await bus.set_draining(True)
+    await hub.close()
+    for room_id in list(app[REGISTRY].rooms):
+        await bus.release_origin(room_id)
+    await bus.close()
+    await endpoint.close()
+
+
+def _claim(bus: ClusterBus, room_id: str) -> None:
+    task = asyncio.get_running_loop().create_task(bus.claim_origin(room_id))
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def _tune_gc() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import resource
+import secrets
 import sys
 
 from aiohttp import web
@@ -15,9 +16,13 @@ try:
 except ImportError:  # optional: not built for every platform
     uvloop = None  # type: ignore[assignment]  # the module or nothing
 
+from mixer import ensure_demo_library
+
 from .app import create_app
+from .cluster import Supervisor, WorkerSpec, resolve_workers, reuse_port_works
 from .config import ConfigError, Settings, build_parser, settings_from_args
 from .http.accesslog import AccessLogger
+from .store import Store
 
 LISTEN_BACKLOG = 1024  # capped by the kernel's net.core.somaxconn
 
@@ -48,7 +53,40 @@ def setup_logging(level: str, fmt: str) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def supervise(settings: Settings, argv: list[str]) -> int:
+    """``--workers N``: run N workers on the one port under a supervisor that restarts them."""
+    count = resolve_workers(settings.workers)
+    if settings.port == 0:
+        raise ConfigError("--workers needs a fixed --port: every worker serves the same one")
+    if not reuse_port_works(settings.host):
+        raise ConfigError(f"this system cannot share a port between processes (SO_REUSEPORT) on "
+                          f"{settings.host}")
+    prepare_data_dir(settings)
+    node = settings.worker_id or "w"
+    host, port = settings.pipe_address.rsplit(":", 1)
+    env = {"ONAIR_WORKERS": "1", "ONAIR_CLUSTER_SECRET": settings.cluster_secret or secrets.token_hex(32)}
+    specs = []
+    for i in range(1, count + 1):
+        pipe_port = 0 if int(port) == 0 else int(port) + i - 1
+        specs.append(WorkerSpec(f"{node}{i}", [
+            sys.executable, "-m", "signaling.cli", *argv, "--workers", "1", "--worker-id", f"{node}{i}",
+            "--pipe-address", f"{host}:{pipe_port}"], env=env))
+    setup_logging(settings.log_level, settings.log_format)
+    logging.getLogger("onair").info("OnAir on http://%s:%d with %d workers", settings.host, settings.port,
+                                    count)
+    return Supervisor(specs).main()
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """What workers would otherwise race to make: the demo music and the migrated database."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_demo_library(settings.data_dir)
+    Store.in_data_dir(settings.data_dir).close()
+
+
 def serve(settings: Settings) -> None:
+    if settings.redis_url and settings.worker_id and not settings.cluster_secret:
+        raise ConfigError("a worker needs --cluster-secret (the same on every node) to seal its pipes")
     if uvloop is not None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     setup_logging(settings.log_level, settings.log_format)
@@ -68,6 +106,7 @@ def serve(settings: Settings) -> None:
         # aiohttp's 128 overflows when connections arrive in a burst (a room opening,
         # a flood): the kernel then drops handshakes and the clients wait seconds to retry.
         backlog=LISTEN_BACKLOG,
+        reuse_port=bool(settings.worker_id),  # workers share the port
     )
 
 
@@ -95,9 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         try:
             settings = settings_from_args(args)
+            if resolve_workers(settings.workers) > 1:  # the workers are started with --workers 1
+                sys.exit(supervise(settings, list(sys.argv[1:] if argv is None else argv)))
+            serve(settings)
         except ConfigError as exc:
             parser.error(str(exc))
-        serve(settings)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,12 @@ class Settings:
     message_rate: float = 20.0  # frames a second per room socket, every type, 0 = off
     message_burst: int = 50
     ws_heartbeat_s: float = 20.0
+    workers: str = "1"  # "auto" = one per core
+    redis_url: str | None = None
+    worker_id: str | None = None  # set by the supervisor for each worker it runs
+    pipe_address: str = "127.0.0.1:0"  # where this worker's RTP pipe listens (UDP host:port)
+    pipe_advertise: str | None = None  # the address other workers send to (default: the pipe's)
+    cluster_secret: str | None = None  # seals the pipes; the same on every node
 
 
 class ConfigError(ValueError):
@@ -91,6 +97,27 @@ def _choice(text: str, allowed: tuple[str, ...]) -> str:
 
 def _policy(text: str) -> str:
     return _choice(text, ("all", "relay"))
+
+
+def _workers(text: str) -> str:
+    text = text.strip()
+    if text != "auto" and not (text.isdigit() and 1 <= int(text) <= 1024):
+        raise ValueError("must be auto or a number of workers from 1 to 1024")
+    return text
+
+
+def _host_port(text: str) -> str:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError("must be host:port")
+    ipaddress.ip_address(host.strip("[]"))
+    return f"{host}:{int(port)}"
+
+
+def _redis(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must be a redis:// URL")
+    return text
 
 
 def _cidr(text: str) -> str:
@@ -166,6 +193,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("message-burst", "message_burst", int, "messages one room socket may send at once "
            "before --message-rate applies; as many again past it and the socket is closed with "
            "4429 (default 50)"),
+    Option("workers", "workers", _workers, "worker processes serving the one HTTP port: a number "
+           "or auto (one per core); over 1 needs --redis (default 1)"),
+    Option("redis", "redis_url", _redis, "the Redis that workers (and nodes) share: room "
+           "directory, commands, events (redis://host:port/db)"),
+    Option("worker-id", "worker_id", str, "this worker's id (set by the supervisor; on several "
+           "nodes each worker's id must be unique)"),
+    Option("pipe-address", "pipe_address", _host_port, "host:port this worker's RTP pipe listens "
+           "on, for the other workers' feeds (default 127.0.0.1:0; workers add their index)"),
+    Option("pipe-advertise", "pipe_advertise", str, "the address other nodes reach this worker's "
+           "pipe at, when it differs from --pipe-address's host"),
+    Option("cluster-secret", "cluster_secret", str, "seals the pipes between workers (AES-GCM); "
+           "the same on every node (default: one per supervisor)"),
     Option("ws-heartbeat", "ws_heartbeat_s", float, "seconds between WebSocket pings; a socket "
            "that does not answer within half of it is closed (default 20)"),
 )
@@ -218,6 +257,8 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
             values[option.attr] = option.to_setting(_read(option, raw, where))
     settings = Settings(**values)
     _check_turn(settings)
+    if settings.workers != "1" and not settings.redis_url:
+        raise ConfigError("--workers over 1 needs --redis: the workers find each other there")
     return settings
 
 

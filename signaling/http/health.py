@@ -11,7 +11,7 @@ import asyncio
 
 from aiohttp import web
 
-from ..keys import LOOP_MONITOR, STORE
+from ..keys import LOOP_MONITOR, SETTINGS, STORE
 
 LAG_LIMIT_MS = 200.0
 
@@ -24,6 +24,8 @@ async def healthz(request: web.Request) -> web.Response:
     lag = request.app[LOOP_MONITOR].worst_lag_ms()
     if lag > LAG_LIMIT_MS:
         reasons.append(f"the event loop lagged {lag:.0f} ms (limit {LAG_LIMIT_MS:.0f})")
+    worker = request.app[SETTINGS].worker_id
+    who = {"worker": worker} if worker else {}  # with workers: which one answered
     if reasons:
-        return web.json_response({"status": "degraded", "reasons": reasons}, status=503)
-    return web.json_response({"status": "ok"})
+        return web.json_response({"status": "degraded", "reasons": reasons, **who}, status=503)
+    return web.json_response({"status": "ok", **who})

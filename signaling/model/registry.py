@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pyee import EventEmitter
+
 from sfu import MediaWorker, server_ms
 
 from ..config import Settings
@@ -32,17 +34,19 @@ DEFAULT_RULES = [
 ]
 
 
-class RoomRegistry:
+class RoomRegistry(EventEmitter):
     """Every live room, by id. Rooms without a host for the grace period end.
 
     Rooms, their participants and chat are kept in the store: after a restart
     the live rooms come back and their participants resume with their tokens.
+    Events: ``created`` (a new room, made here).
     """
 
     def __init__(
         self, settings: Settings, worker: MediaWorker, store: Store,
         music_factory: Callable[[str], Any], word_filter: WordFilter, rules: list[str],
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.worker = worker
         self.store = store
@@ -66,6 +70,7 @@ class RoomRegistry:
         assert saved is not None  # just written
         room = self._open(saved)
         log.info("room %s created: %r", room.room_id, title)
+        self.emit("created", room)
         return room, host_token
 
     def _open(self, saved: dict) -> Room:
@@ -77,6 +82,7 @@ class RoomRegistry:
             word_filter=self.word_filter,
         )
         room.started_at = saved["started_at"]
+        room.worker_id = self.settings.worker_id
         room.permanent = saved["permanent"]
         self.rooms[room.room_id] = room
         room.once("ended", lambda: self._ended(room))
@@ -96,6 +102,22 @@ class RoomRegistry:
             self._open(saved)
             restored += 1
         return restored
+
+    def reopen(self, room_id: str) -> Room | None:
+        """A live room of the store, opened here (its origin died, or this worker was told to take it)."""
+        if room_id in self.rooms:
+            return self.rooms[room_id]
+        saved = self.store.room(room_id)
+        if saved is None or saved.get("ended_at"):
+            return None
+        log.info("room %s reopened here", room_id)
+        return self._open(saved)
+
+    async def drop(self, room: Room) -> None:
+        """Let go of a room another worker now holds: close its sockets here, keep it live in the store."""
+        if self.rooms.get(room.room_id) is room:
+            del self.rooms[room.room_id]
+            await room.shutdown()
 
     def get(self, room_id: str) -> Room | None:
         return self.rooms.get(room_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from pyee.asyncio import AsyncIOEventEmitter
 
@@ -15,21 +15,15 @@ from ..errors import CLOSE_GOING_AWAY, CLOSE_ROOM_ENDED
 from ..store import Store
 from ..store.base import now_iso
 from ..tokens import new_id
+from .media import RoomMedia
 from .participant import Participant
 from .ratelimit import RateLimit
+from .remote import Outbox, RemoteOutbox, WorkerLink
 from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 
 CHAT_IN_WELCOME = 50
-
-
-class Outbox(Protocol):
-    """What a room needs of a participant's socket (``protocol.session.Session`` is one)."""
-
-    def send(self, message: dict) -> None: ...
-
-    def close(self, code: int) -> None: ...
 
 
 class Room(AsyncIOEventEmitter):
@@ -62,6 +56,8 @@ class Room(AsyncIOEventEmitter):
         self.started_at = now_iso()
         self.participants: dict[str, Participant] = {}
         self.sessions: dict[str, Outbox] = {}
+        self.media = RoomMedia(router, self.sessions)
+        self.worker_id: str | None = None  # with workers: this room's origin (``welcome.worker``)
         self.store = store
         self.word_filter = word_filter
         self.chat_limit = RateLimit(5, 10.0)
@@ -105,6 +101,7 @@ class Room(AsyncIOEventEmitter):
             "chat": list(self.chat)[-CHAT_IN_WELCOME:],
             "rules": self.rules,
             "server_ms": server_ms(),
+            **({"worker": self.worker_id} if self.worker_id else {}),
         }
 
     @property
@@ -116,9 +113,17 @@ class Room(AsyncIOEventEmitter):
 
     # --- news ----------------------------------------------------------------
     def broadcast(self, message: dict, exclude: str | None = None) -> None:
+        """To everyone here; to each other worker holding some of them, once."""
+        workers: dict[str, WorkerLink] = {}
         for pid, session in self.sessions.items():
-            if pid != exclude:
+            if pid == exclude:
+                continue
+            if isinstance(session, RemoteOutbox):
+                workers[session.worker_id] = session.link
+            else:
                 session.send(message)
+        for link in workers.values():
+            link.send({"t": "bcast", "room": self.room_id, "msg": message, "exclude": exclude})
 
     def send_to(self, participant_id: str, message: dict) -> None:
         session = self.sessions.get(participant_id)
@@ -185,9 +190,9 @@ class Room(AsyncIOEventEmitter):
     def send_levels(self, now_ms: float) -> None:
         """``levels`` of the speakers talking now; one empty update when all fall silent."""
         levels = {}
-        for owner, publisher in self.router.publishers.items():
-            if publisher.producer.talking(now_ms):
-                levels[owner] = publisher.producer.level_now(now_ms)
+        for producer in self.router.voice_producers:
+            if producer.talking(now_ms):
+                levels[producer.owner] = producer.level_now(now_ms)
         if levels or self._levels_sent:
             self.broadcast({"type": "levels", "levels": levels})
         self._levels_sent = bool(levels)
@@ -245,19 +250,9 @@ class Room(AsyncIOEventEmitter):
         session = self.sessions.get(target.participant_id)
         if session is not None:
             session.close(close_code)
-        await self.router.remove_peer(target.participant_id)
+        await self.media.remove_peer(target.participant_id)
 
     # --- media -----------------------------------------------------------------
-    def tracks_for(self, tracks: list[dict]) -> list[dict]:
-        """The SFU's track list with owners turned into participant ids."""
-        out = []
-        for t in tracks:
-            entry = {"mid": t["mid"], "kind": t["kind"]}
-            if t["kind"] == "voice":
-                entry["participant_id"] = t["owner"]
-            out.append(entry)
-        return out
-
     async def shutdown(self) -> None:
         """The server stops: close every socket with 1001 (the show is not over)."""
         for session in list(self.sessions.values()):
@@ -278,4 +273,15 @@ class Room(AsyncIOEventEmitter):
         log.info("room %s ended", self.room_id)
 
 
-__all__ = ["Room"]
+def tracks_for(tracks: list[dict]) -> list[dict]:
+    """The SFU's track list (an ``offer``'s ``tracks``) with owners turned into participant ids."""
+    out = []
+    for t in tracks:
+        entry = {"mid": t["mid"], "kind": t["kind"]}
+        if t["kind"] == "voice":
+            entry["participant_id"] = t["owner"]
+        out.append(entry)
+    return out
+
+
+__all__ = ["Outbox", "Room", "tracks_for"]

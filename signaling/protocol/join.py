@@ -10,7 +10,8 @@ from aiohttp import web
 from ..errors import CLOSE_REPLACED, ApiError
 from ..model.participant import Participant
 from ..model.registry import RoomRegistry
-from ..model.room import Room
+from ..model.remote import RemoteOutbox
+from ..model.room import Outbox, Room, tracks_for
 from ..tokens import new_id, new_token, same
 from ..validate import is_clean_text
 from .flood import sockets_from
@@ -47,16 +48,21 @@ def _join_identity(
 
 
 def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participant]:
+    """A join to a room held here: the room and who joins, or ``ApiError``."""
     room = registry.get(request.match_info["room_id"])
     if room is None or room.ended:
         raise ApiError("not_found", "no live room with this id")
-    name = request.query.get("name", "").strip()
+    name, token = request.query.get("name", ""), request.query.get("token")
+    return room, admit_to(registry, room, name, token, request.remote or "")
+
+
+def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, address: str) -> Participant:
+    """Who joins ``room`` with ``name`` and ``token`` from ``address`` (here or through another worker)."""
+    name = name.strip()
     if not 1 <= len(name) <= 40 or not is_clean_text(name):
         raise ApiError("bad_request", "name must be 1-40 characters")
-    address = request.remote or ""
     if not registry.join_limit.allow(address):
         raise ApiError("rate_limited", "too many joins from this address; try again shortly")
-    token = request.query.get("token")
     me, present = _join_identity(room, registry, name, token, address)
     _check_socket_cap(registry, room, me, address)
     # An address ban keeps newcomers from that address out; someone who comes back
@@ -67,7 +73,7 @@ def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
     if not present and room.connected_count() >= registry.settings.max_participants:
         raise ApiError("room_full", "this room is full")
     me.address = address  # where they are now (a host or a returning listener may have moved)
-    return room, me
+    return me
 
 
 def _check_socket_cap(registry: RoomRegistry, room: Room, me: Participant, address: str) -> None:
@@ -81,39 +87,37 @@ def _check_socket_cap(registry: RoomRegistry, room: Room, me: Participant, addre
         raise ApiError("rate_limited", f"too many open sockets from this address (at most {cap})")
 
 
-async def enter(room: Room, me: Participant, session: Session) -> None:
+async def enter(room: Room, me: Participant, session: Outbox) -> None:
+    """``me`` is in: welcome, everyone told; their ``sub`` connection here if their socket is."""
     old = room.sessions.get(me.participant_id)
     if old is not None:
         old.close(CLOSE_REPLACED)
-        await room.router.remove_peer(me.participant_id)
+        await room.media.remove_peer(me.participant_id)
     me.connected = True
     room.participants[me.participant_id] = me
     room.sessions[me.participant_id] = session
-    room.router.set_live(me.participant_id, me.on_stage)
+    room.media.set_live(me.participant_id, me.on_stage)
     if me.role == "host":
         room.host_left_at = None
     room.save(me)
     session.send(room.welcome(me))
     event = "participant_updated" if old is not None else "participant_joined"
     room.broadcast({"type": event, "participant": me.to_json()}, exclude=me.participant_id)
-    sub = room.router.add_subscriber(me.participant_id)
-    sub.on(
-        "offer",
-        lambda sdp, tracks: session.send(
-            {"type": "offer", "pc": "sub", "sdp": sdp, "tracks": room.tracks_for(tracks)}
-        ),
-    )
-    await room.router.reconcile()
+    if isinstance(session, Session):  # else their worker opens it
+        sub = room.router.add_subscriber(me.participant_id)
+        sub.on("offer", lambda sdp, tracks: session.send(
+            {"type": "offer", "pc": "sub", "sdp": sdp, "tracks": tracks_for(tracks)}))
+    await room.media.reconcile()
 
 
-async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Session) -> None:
+async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Session | RemoteOutbox) -> None:
     if room.sessions.get(me.participant_id) is not session:
         await session.wait_closed()
         return  # replaced by a newer socket: that one owns the participant now
     del room.sessions[me.participant_id]
     me.connected = False
     with contextlib.suppress(Exception):
-        await room.router.remove_peer(me.participant_id)  # stop their media first
+        await room.media.remove_peer(me.participant_id)  # stop their media first
     await session.wait_closed()
     if room.ended:
         return
@@ -123,4 +127,4 @@ async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Se
     else:
         room.participants.pop(me.participant_id, None)
     room.broadcast({"type": "participant_left", "participant_id": me.participant_id})
-    await room.router.reconcile()
+    await room.media.reconcile()

@@ -63,9 +63,7 @@ async def mute(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "mute")
     target.muted = bool_field(msg, "muted")
-    publisher = room.router.publishers.get(target.participant_id)
-    if publisher is not None:
-        publisher.producer.paused = target.muted
+    room.media.pause(target.participant_id, target.muted)
     room.participant_changed(target)
 
 
@@ -74,4 +72,4 @@ async def stats(room: Room, me: Participant, msg: dict) -> None:
         value = number_field(msg, name, lo=0, hi=60_000, optional=True)
         if value is not None:
             me.stats[name] = float(value)
-    room.router.set_stats(me.participant_id, me.stats)
+    room.media.set_stats(me.participant_id, me.stats)

@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
 from ..errors import CLOSE_TOO_BIG, JOIN_CLOSE, ApiError
 from ..keys import REGISTRY, SETTINGS
-from ..model.participant import Participant
-from ..model.room import Room
-from .dispatch import dispatch
+from .edge import EdgeRoom
 from .flood import MessageBudget, Verdict
 from .join import admit, enter, leave, origin_allowed
+from .messages import parse_frame, run_message
 from .session import Session
+from .workers import HUB, WorkerHub
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,13 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         timeout=min(10.0, settings.handshake_timeout_s),
     )
     await ws.prepare(request)
+    budget = MessageBudget(settings.message_rate, settings.message_burst)
+    hub = request.app.get(HUB)
     try:
+        place = await hub.locate(request.match_info["room_id"]) if hub is not None else None
+        if isinstance(place, EdgeRoom):
+            assert hub is not None
+            return await _edge_socket(request, ws, hub, place, budget)
         room, me = admit(request, registry)
     except ApiError as exc:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
@@ -46,21 +54,57 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
         return ws
     session = Session(ws, request.transport)
     await enter(room, me, session)
-    budget = MessageBudget(settings.message_rate, settings.message_burst)
+
+    async def on_text(data: str) -> None:
+        msg = parse_frame(session, data)
+        if msg is not None:
+            await run_message(room, me, session, msg)
+
     try:
-        await _read_loop(room, me, session, ws, budget)
+        await _read_loop(session, ws, budget, me.address, on_text)
     finally:
         # aiohttp may cancel this handler when the client vanishes: leaving must
         # still run to the end, or peers and tasks would be left behind.
-        leaving = asyncio.ensure_future(leave(room, registry, me, session))
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(leaving)
+        await _run_to_end(leave(room, registry, me, session))
     return ws
 
 
-async def _read_loop(
-    room: Room, me: Participant, session: Session, ws: web.WebSocketResponse, budget: MessageBudget
-) -> None:
+async def _run_to_end(leaving: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(leaving)
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.shield(task)
+
+
+async def _edge_socket(request: web.Request, ws: web.WebSocketResponse, hub: WorkerHub, edge: EdgeRoom,
+                       budget: MessageBudget) -> web.WebSocketResponse:
+    """A join to a room held by another worker: admitted there, media here, messages relayed."""
+    session = Session(ws, request.transport)
+    address = request.remote or ""
+    try:
+        pid = await edge.join(session, request.query.get("name", ""), request.query.get("token"), address)
+    except ApiError as exc:
+        session.send({"type": "error", "code": exc.code, "message": exc.message})
+        session.close(JOIN_CLOSE.get(exc.code, 4400))
+        await session.wait_closed()
+        hub.forget_edge_if_empty(edge)
+        return ws
+
+    async def on_text(data: str) -> None:
+        msg = parse_frame(session, data)
+        if msg is not None:
+            await edge.client_message(pid, session, msg)
+
+    try:
+        await edge.attach_media(pid)
+        await _read_loop(session, ws, budget, address, on_text)
+    finally:
+        await _run_to_end(edge.leave(pid, session))
+        hub.forget_edge_if_empty(edge)
+    return ws
+
+
+async def _read_loop(session: Session, ws: web.WebSocketResponse, budget: MessageBudget, address: str,
+                     on_text: Callable[[str], Awaitable[None]]) -> None:
     async for frame in ws:
         if frame.type == WSMsgType.ERROR:
             if isinstance(ws.exception(), Exception) and "size" in str(ws.exception()):
@@ -68,14 +112,14 @@ async def _read_loop(
             break
         verdict = budget.take()  # before any parsing: every frame costs the same
         if verdict is Verdict.CLOSE:
-            log.warning("closing a socket that kept flooding: %s", me.address)
+            log.warning("closing a socket that kept flooding: %s", address)
             session.send({"type": "error", "code": "rate_limited", "message": "too many messages"})
             session.close(RATE_LIMITED_CLOSE)
             return
         if verdict is Verdict.REFUSE:
             _refuse(session, frame)
         elif frame.type == WSMsgType.TEXT:
-            await _handle_text(room, me, session, frame.data)
+            await on_text(frame.data)
         elif frame.type == WSMsgType.BINARY:
             session.send(
                 {"type": "error", "code": "bad_request", "message": "frames must be JSON text"}
@@ -96,31 +140,3 @@ def _refuse(session: Session, frame: WSMessage) -> None:
         if isinstance(msg, dict) and isinstance(msg.get("id"), str):
             error["ref"] = msg["id"]
     session.send(error)
-
-
-async def _handle_text(room: Room, me: Participant, session: Session, data: str) -> None:
-    ref = None
-    try:
-        try:
-            msg = json.loads(data)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise ApiError("bad_request", "frames must be JSON objects") from None
-        if not isinstance(msg, dict):
-            raise ApiError("bad_request", "frames must be JSON objects")
-        ref = msg.get("id") if isinstance(msg.get("id"), str) else None
-        await dispatch(room, me, msg)
-    except ApiError as exc:
-        error = {"type": "error", "code": exc.code, "message": exc.message}
-        if ref is not None:
-            error["ref"] = ref
-        session.send(error)
-        return
-    except Exception:
-        log.exception("handler failed")
-        error = {"type": "error", "code": "internal", "message": "the server failed"}
-        if ref is not None:
-            error["ref"] = ref
-        session.send(error)
-        return
-    if ref is not None:
-        session.send({"type": "ack", "ref": ref})

@@ -17,8 +17,8 @@ async def set_role(room: Room, target: Participant, role: Role) -> None:
     target.role = role
     target.set_hand(False, server_ms())
     if was_on_stage and not target.on_stage:
-        await room.router.close_publisher(target.participant_id)
-    room.router.set_live(target.participant_id, target.on_stage)
+        await room.media.close_publisher(target.participant_id)
+    room.media.set_live(target.participant_id, target.on_stage)
     room.send_to(target.participant_id, {"type": "role_changed", "role": role})
     room.participant_changed(target)
     room.emit("changed")
