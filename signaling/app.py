@@ -7,7 +7,6 @@ already open, and a failure while closing one still closes the others.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -23,7 +22,18 @@ from .config import Settings
 from .errors import error_middleware
 from .http.metrics import metrics_registry
 from .http.proxy import TrustedProxies, forwarded_middleware
-from .keys import CREATE_LIMIT, LIBRARY, LOOP_MONITOR, METRICS, REGISTRY, SCANS, SETTINGS, STORE, WORKER
+from .keys import (
+    CLUSTER,
+    CREATE_LIMIT,
+    LIBRARY,
+    LOOP_MONITOR,
+    METRICS,
+    REGISTRY,
+    SCANS,
+    SETTINGS,
+    STORE,
+    WORKER,
+)
 from .model.library_sync import LibraryScans, open_library
 from .model.loop_monitor import LoopMonitor
 from .model.mesh import Mesh, pipe_key
@@ -129,7 +139,7 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     links = Links(bus)
     hub = WorkerHub(app[REGISTRY], bus, app[WORKER], Mesh(endpoint, links, advertised), links)
     app[HUB] = hub
-    app[REGISTRY].on("created", lambda room: _claim(bus, room.room_id))
+    app[CLUSTER] = bus
     for room in app[REGISTRY].rooms.values():
         await bus.claim_origin(room.room_id)
     hub.start()
@@ -140,11 +150,6 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
         await bus.release_origin(room_id)
     await bus.close()
     await endpoint.close()
-
-
-def _claim(bus: ClusterBus, room_id: str) -> None:
-    task = asyncio.get_running_loop().create_task(bus.claim_origin(room_id))
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def _tune_gc() -> None:

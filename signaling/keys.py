@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from mixer import Library
 from sfu import MediaWorker
 
+from .cluster import ClusterBus
 from .config import Settings
 from .model.library_sync import LibraryScans
 from .model.loop_monitor import LoopMonitor
@@ -24,3 +25,4 @@ REGISTRY = web.AppKey("registry", RoomRegistry)
 CREATE_LIMIT = web.AppKey("create_limit", RateLimit)
 METRICS = web.AppKey("metrics", CollectorRegistry)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)
+CLUSTER = web.AppKey("cluster", ClusterBus)  # only with workers

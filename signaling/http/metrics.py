@@ -8,6 +8,7 @@ updates is one line, ``Histogram("onair_x", "...", registry=app[keys.METRICS])``
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from sfu import MediaWorker
+from sfu.worker import Sweeper
 
 from ..keys import METRICS
 from ..model.registry import RoomRegistry
@@ -29,6 +31,28 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 def resident_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * _PAGE
+
+
+def open_fds() -> int:
+    """Open file descriptors of this process (the directory listing's own one included)."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def os_threads() -> int:
+    """Threads of this process as the kernel counts them (libuv's and OpenSSL's too)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def asyncio_tasks() -> int:
+    """Unfinished tasks of the running loop (0 when scraped from outside one)."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:
+        return 0
 
 
 def cpu_seconds() -> float:
@@ -47,10 +71,8 @@ class ServerCollector(Collector):
         rooms = self.registry.live()
         ticks = [r.router.clock.stats for r in rooms]
         counters = self.worker.counters
-        yield CounterMetricFamily("onair_process_cpu_seconds", "CPU time of the server process",
-                                  value=cpu_seconds())
-        yield GaugeMetricFamily("onair_process_resident_memory_bytes", "resident memory",
-                                value=resident_bytes())
+        yield from process_metrics()
+        yield from sweep_metrics(self.worker.sweeper)
         yield CounterMetricFamily("onair_forwarded_packets", "RTP packets sent to consumers",
                                   value=counters.forwarded_packets)
         yield CounterMetricFamily("onair_received_packets", "RTP packets received from speakers",
@@ -71,6 +93,29 @@ class ServerCollector(Collector):
             "99th percentile of tick lateness over the last minute, worst room",
             value=max((t.late_ms_p99() for t in ticks), default=0.0),
         )
+
+
+def process_metrics() -> Iterator[Metric]:
+    """CPU, memory, descriptors, threads and tasks of this process (what a leak shows in)."""
+    yield CounterMetricFamily("onair_process_cpu_seconds", "CPU time of the server process",
+                              value=cpu_seconds())
+    yield GaugeMetricFamily("onair_process_resident_memory_bytes", "resident memory",
+                            value=resident_bytes())
+    yield GaugeMetricFamily("onair_process_open_fds", "open file descriptors", value=open_fds())
+    yield GaugeMetricFamily("onair_process_threads", "OS threads of the process", value=os_threads())
+    yield GaugeMetricFamily("onair_asyncio_tasks", "unfinished asyncio tasks", value=asyncio_tasks())
+
+
+def sweep_metrics(sweeper: Sweeper) -> Iterator[Metric]:
+    """The media worker's sweeps: full collections after peer connections closed."""
+    yield CounterMetricFamily("onair_gc_sweeps", "full collections after closed connections",
+                              value=sweeper.sweeps)
+    yield CounterMetricFamily("onair_gc_sweep_seconds", "time spent in those collections",
+                              value=sweeper.seconds)
+    yield GaugeMetricFamily("onair_gc_sweep_ms_max", "longest of those collections in ms",
+                            value=sweeper.max_ms)
+    yield CounterMetricFamily("onair_gc_swept_objects", "unreachable objects they freed",
+                              value=sweeper.freed)
 
 
 def metrics_registry(registry: RoomRegistry, worker: MediaWorker) -> CollectorRegistry:

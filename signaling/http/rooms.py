@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import ApiError
-from ..keys import CREATE_LIMIT, REGISTRY, SETTINGS
+from ..keys import CLUSTER, CREATE_LIMIT, REGISTRY, SETTINGS
 from ..model.turn import turn_relay
 from ..tokens import bearer
 from .requests import json_body, live_room, text_field
@@ -24,6 +24,9 @@ async def create_room(request: web.Request) -> web.Response:
     ):
         raise ApiError("bad_request", "'rules' must be up to 10 lines of 1-200 characters")
     room, host_token = request.app[REGISTRY].create(title, host_name, description, rules=rules)
+    bus = request.app.get(CLUSTER)
+    if bus is not None:  # with workers: this one is the room's origin before anyone can join it
+        await bus.claim_origin(room.room_id)
     return web.json_response(
         {"room_id": room.room_id, "host_token": host_token, "room_url": f"/r/{room.room_id}"},
         status=201,

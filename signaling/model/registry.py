@@ -10,8 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pyee import EventEmitter
-
 from sfu import MediaWorker, server_ms
 
 from ..config import Settings
@@ -34,19 +32,17 @@ DEFAULT_RULES = [
 ]
 
 
-class RoomRegistry(EventEmitter):
+class RoomRegistry:
     """Every live room, by id. Rooms without a host for the grace period end.
 
     Rooms, their participants and chat are kept in the store: after a restart
     the live rooms come back and their participants resume with their tokens.
-    Events: ``created`` (a new room, made here).
     """
 
     def __init__(
         self, settings: Settings, worker: MediaWorker, store: Store,
         music_factory: Callable[[str], Any], word_filter: WordFilter, rules: list[str],
     ) -> None:
-        super().__init__()
         self.settings = settings
         self.worker = worker
         self.store = store
@@ -70,7 +66,6 @@ class RoomRegistry(EventEmitter):
         assert saved is not None  # just written
         room = self._open(saved)
         log.info("room %s created: %r", room.room_id, title)
-        self.emit("created", room)
         return room, host_token
 
     def _open(self, saved: dict) -> Room:

@@ -49,7 +49,9 @@ class WorkerLink:
         while True:
             message = await self._queue.get()
             try:
-                await self.bus.send(self.worker_id, message)
+                if not await self.bus.send(self.worker_id, message):
+                    log.warning("to %s: %s for room %s reached nobody", self.worker_id, message.get("t"),
+                                message.get("room"))
             except Exception as exc:  # Redis down: the bus reconnects; state is resent by snapshots
                 log.warning("to %s: message lost (%s)", self.worker_id, exc)
 

@@ -48,6 +48,11 @@ class EdgeRoom:
         self._pending: dict[str, tuple[Session, asyncio.Future[str]]] = {}
         self.closed = False
 
+    @property
+    def idle(self) -> bool:
+        """Nobody here, and nobody on the way in (a join waiting for the origin's answer)."""
+        return not self.sessions and not self._pending
+
     # --- joining and leaving --------------------------------------------------------------------
     async def join(self, session: Session, name: str, token: str | None, address: str) -> str:
         """Ask the origin to admit this socket; its participant id, or ``ApiError`` as the origin refused."""
@@ -77,6 +82,7 @@ class EdgeRoom:
         pending = self._pending.get(str(message.get("conn")))
         if pending is not None and not pending[1].done():
             code = str(message.get("code"))
+            log.info("room %s: the origin refused a join (%s: %s)", self.room_id, code, message.get("message"))
             refusal = ApiError(code if code in _CODES else "internal", str(message.get("message")))
             pending[1].set_exception(refusal)
 

@@ -64,7 +64,8 @@ class Relay:
             me = admit_to(self.registry, room, str(message.get("name", "")),
                           message.get("token") or None, str(message.get("address", "")))
         except ApiError as exc:
-            link.send({"t": "refused", "conn": conn, "code": exc.code, "message": exc.message})
+            link.send({"t": "refused", "room": message.get("room"), "conn": conn, "code": exc.code,
+                       "message": exc.message})
             return
         outbox = RemoteOutbox(link, room.room_id, me.participant_id)
         link.send({"t": "joined", "room": room.room_id, "conn": conn, "pid": me.participant_id,

@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 
 from sfu import MediaWorker
 
-from ..cluster import ClusterBus
+from ..cluster import BusUnavailable, ClusterBus
+from ..errors import ApiError
 from ..model.mesh import MUSIC, Mesh, voice_key
 from ..model.registry import RoomRegistry
 from ..model.remote import Links, RemoteOutbox
@@ -31,6 +33,7 @@ from .relay import Relay
 log = logging.getLogger(__name__)
 
 SNAPSHOT_EVERY_S = 1.0
+SLOW_MESSAGE_S = 0.5
 CLOSE_ORIGIN_GONE = 1012  # "service restart": the page rejoins
 ORIGIN_TYPES = frozenset({"join", "msg", "leave", "publishing", "rtt"})
 
@@ -48,6 +51,7 @@ class WorkerHub:
         self.relay = Relay(registry, links)
         self.edges: dict[str, EdgeRoom] = {}
         self.addresses: dict[str, tuple[str, int]] = {}
+        self._instances: dict[str, str] = {}  # a worker restarted under its id is another instance
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
@@ -84,7 +88,10 @@ class WorkerHub:
         saved = self.registry.store.room(room_id)
         if saved is None or saved.get("ended_at"):
             return None
-        origin = await self.bus.ensure_origin(room_id)
+        try:
+            origin = await self.bus.ensure_origin(room_id)
+        except BusUnavailable:
+            raise ApiError("draining", "the workers cannot reach each other; try again") from None
         if origin == self.me:
             return self.registry.reopen(room_id)
         return self._edge(room_id, origin)
@@ -97,7 +104,7 @@ class WorkerHub:
         return edge
 
     def forget_edge_if_empty(self, edge: EdgeRoom) -> None:
-        if not edge.sessions and self.edges.get(edge.room_id) is edge:
+        if edge.idle and self.edges.get(edge.room_id) is edge:
             del self.edges[edge.room_id]
             asyncio.get_running_loop().create_task(edge.close(1000))
 
@@ -113,13 +120,18 @@ class WorkerHub:
     async def _drain(self, room_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
             message = await queue.get()
+            started = time.monotonic()
             try:
                 await self._handle(room_id, message)
             except Exception:
                 log.exception("message %r for room %s failed", message.get("t"), room_id)
+            took = time.monotonic() - started
+            if took > SLOW_MESSAGE_S:
+                log.warning("message %r for room %s took %.1f s", message.get("t"), room_id, took)
 
     async def _handle(self, room_id: str, message: dict[str, Any]) -> None:
         kind = message.get("t")
+        log.debug("from the bus: %s for room %s", kind, room_id)
         room = self.registry.get(room_id)
         if room is not None and kind in ORIGIN_TYPES:
             await self.relay.handle(message)
@@ -149,7 +161,9 @@ class WorkerHub:
 
     async def _watch(self) -> None:
         workers = await self.bus.workers()
-        gone = set(self.addresses) - set(workers)
+        gone = {w for w, instance in self._instances.items()
+                if w not in workers or workers[w].instance != instance}
+        self._instances = {w: info.instance for w, info in workers.items()}
         self.addresses = {w: info.pipe_address for w, info in workers.items()}
         for worker_id in gone:
             await self._worker_gone(worker_id)
