@@ -84,7 +84,8 @@ async def on_worker(url: str, room: dict, name: str, worker: str, token: str | N
         try:
             await client.connect()
         except TimeoutError:
-            raise AssertionError(f"{name}: no welcome; {dict(client.messages)}, close {client.close_code}") from None
+            got = dict(client.messages)
+            raise AssertionError(f"{name}: no welcome; {got}, close {client.close_code}") from None
         if client.welcome is not None and client.welcome.get("worker") == worker:
             return client
         await client.close()

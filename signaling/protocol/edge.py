@@ -82,7 +82,8 @@ class EdgeRoom:
         pending = self._pending.get(str(message.get("conn")))
         if pending is not None and not pending[1].done():
             code = str(message.get("code"))
-            log.info("room %s: the origin refused a join (%s: %s)", self.room_id, code, message.get("message"))
+            log.info("room %s: the origin refused a join (%s: %s)", self.room_id, code,
+                     message.get("message"))
             refusal = ApiError(code if code in _CODES else "internal", str(message.get("message")))
             pending[1].set_exception(refusal)
 
