@@ -12,7 +12,7 @@ PORT ?= 8080
 DAEMON_PKGS := nginx:/usr/sbin/nginx coturn:/usr/bin/turnserver redis-server:/usr/bin/redis-server \
 	systemd:/usr/bin/systemd-analyze openssl:/usr/bin/openssl
 
-.PHONY: install run test bench lint chromium daemons clean
+.PHONY: install run run-workers test bench lint chromium daemons clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || (apt-get update && apt-get install -y python3 python3-venv)
@@ -49,6 +49,16 @@ daemons:
 
 run: install
 	$(BIN)/onair serve --host $(HOST) --port $(PORT)
+
+# One show on every core: a local redis-server (stopped with the server) and WORKERS workers.
+WORKERS ?= auto
+REDIS_PORT ?= 6390
+run-workers: install daemons
+	@mkdir -p data/redis
+	redis-server --bind 127.0.0.1 --port $(REDIS_PORT) --save '' --appendonly no --dir data/redis \
+	  --daemonize yes --pidfile $(CURDIR)/data/redis/redis.pid
+	trap 'kill $$(cat data/redis/redis.pid) 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/onair serve --host $(HOST) --port $(PORT) --workers $(WORKERS) --redis redis://127.0.0.1:$(REDIS_PORT)/0
 
 # Two runs: Playwright's sync API keeps an event loop of its own running while
 # its browser lives, which pytest-asyncio's tests cannot share.
