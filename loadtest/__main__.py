@@ -1,4 +1,5 @@
-"""Command line: ``python -m loadtest --url URL --listeners N --seconds S [...]``."""
+"""Command line: ``python -m loadtest --url URL --listeners N --seconds S [...]``,
+or ``python -m loadtest --soak MINUTES [--url URL --server-pid PID]`` (see ``loadtest.soak``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 from .report import format_table
 from .runner import LoadConfig, run
+from .soak_cli import add_soak_arguments, run_soak
 
 
 def parse_cpu_list(text: str) -> list[int]:
@@ -29,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m loadtest",
         description="Join N listener peers to an OnAir room and measure what they receive.",
     )
-    parser.add_argument("--url", required=True, help="server base URL, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--listeners", type=int, required=True, help="number of listener peers")
     parser.add_argument(
-        "--seconds", type=float, required=True, help="measured window after the last join"
+        "--url", help="server base URL, e.g. http://127.0.0.1:8080 (--soak: default, start one)"
     )
+    parser.add_argument("--listeners", type=int, help="number of listener peers")
+    parser.add_argument("--seconds", type=float, help="measured window after the last join")
     parser.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--rate", type=float, default=20.0, help="joins per second, in total")
     parser.add_argument("--room", help="room id to join (default: create one, delete it after)")
@@ -60,15 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--settle",
         type=float,
-        default=2.0,
-        help="seconds to wait after every peer has audio before measuring (default 2)",
+        default=None,
+        help="seconds to wait after every peer has audio before measuring (default 2; "
+        "--soak: after the warm-up and after the last wave, default 10)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_soak_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.soak is not None:
+        return run_soak(args)
+    if args.url is None or args.listeners is None or args.seconds is None:
+        print("loadtest: --url, --listeners and --seconds are required", file=sys.stderr)
+        return 2
     if args.listeners < 1 or args.seconds <= 0 or args.rate <= 0 or args.processes < 1:
         print(
             "loadtest: --listeners, --seconds, --rate and --processes must be positive",
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         admin_token=args.admin_token,
         jitter_ms=args.jitter_ms,
         join_timeout_s=args.join_timeout,
-        settle_s=args.settle,
+        settle_s=2.0 if args.settle is None else args.settle,
         cpus=args.cpu_list,
         progress=None if args.quiet else sys.stderr,
     )

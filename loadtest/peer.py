@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import aioice.ice
@@ -38,6 +40,30 @@ def gather_on_loopback() -> None:
         return ["127.0.0.1"] if use_ipv4 else []
 
     aioice.ice.get_host_addresses = loopback
+
+
+PEERS_PER_ADDRESS = 10  # well under the server's cap on sockets per address (20 by default)
+
+
+def loopback_addresses(url: str, peers: int) -> list[str]:
+    """Where ``peers`` listeners come from: 127.0.0.2, .3, ... (ten each) when the server is on
+    loopback, as many people would; none (the system's choice) for a server elsewhere."""
+    host = urlsplit(url).hostname or ""
+    if not host.startswith("127."):
+        return []
+    count = min(max(1, math.ceil(peers / PEERS_PER_ADDRESS)), 250)
+    return [f"127.0.0.{2 + i}" for i in range(count)]
+
+
+def listener_sessions(url: str, peers: int) -> list[aiohttp.ClientSession]:
+    """One HTTP session per address of ``loopback_addresses`` (or one plain session)."""
+    addresses = loopback_addresses(url, peers)
+    if not addresses:
+        return [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))]
+    return [
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, local_addr=(address, 0)))
+        for address in addresses
+    ]
 
 
 def now_ms() -> float:

@@ -85,6 +85,7 @@ class WorkerPool:
                 rate=cfg.rate,
                 jitter_ms=cfg.jitter_ms,
                 join_timeout_s=cfg.join_timeout_s,
+                listeners=cfg.listeners,
             )
             receiver, sender = ctx.Pipe(duplex=False)
             proc = ctx.Process(

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-import aiohttp
-
-from .peer import CLOSE_TIMEOUT_S, ListenerPeer, gather_on_loopback, now_ms
+from .peer import CLOSE_TIMEOUT_S, ListenerPeer, gather_on_loopback, listener_sessions, now_ms
 from .stats import Window
 
 # control slots
@@ -46,6 +44,7 @@ class WorkerConfig:
     rate: float
     jitter_ms: float
     join_timeout_s: float
+    listeners: int = 0  # in every worker: peer n comes from the (n % addresses)-th loopback address
 
 
 def worker_main(cfg: WorkerConfig, control: Any, progress: Any, conn: Connection) -> None:
@@ -65,12 +64,16 @@ async def _run(cfg: WorkerConfig, control: Any, progress: Any) -> dict[str, Any]
     window = Window()
     stop = asyncio.Event()
     row = cfg.index * PROGRESS_FIELDS
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with contextlib.AsyncExitStack() as stack:
+        url = cfg.ws_url_format.format(0)
+        sessions = [
+            await stack.enter_async_context(s)
+            for s in listener_sessions(url, cfg.listeners or len(cfg.peer_numbers))
+        ]
         peers = [
             ListenerPeer(
                 cfg.ws_url_format.format(n),
-                session,
+                sessions[n % len(sessions)],
                 window,
                 jitter_ms=cfg.jitter_ms,
                 join_timeout_s=cfg.join_timeout_s,
