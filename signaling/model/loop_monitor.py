@@ -35,6 +35,8 @@ class LoopMonitor:
 
     def note(self, when: float, lag_ms: float) -> None:
         self._lags.append((when, lag_ms))
+        while self._lags[0][0] < when - self._window:
+            self._lags.popleft()
 
     async def _run(self) -> None:
         while True:

@@ -13,6 +13,7 @@ class RateLimit:
         self.count = count
         self.window_s = window_s
         self._events: dict[str, deque[float]] = {}
+        self._prune_at = 1024
 
     def allow(self, key: str, now: float | None = None) -> bool:
         if self.count <= 0:
@@ -24,7 +25,8 @@ class RateLimit:
         if len(events) >= self.count:
             return False
         events.append(now)
-        if len(self._events) > 10_000:  # forget idle keys
-            for k in [k for k, v in self._events.items() if not v]:
+        if len(self._events) > self._prune_at:  # forget keys with nothing in the window
+            for k in [k for k, v in self._events.items() if not v or now - v[-1] > self.window_s]:
                 del self._events[k]
+            self._prune_at = max(1024, 2 * len(self._events))
         return True
