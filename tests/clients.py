@@ -22,9 +22,9 @@ RATE = 48_000
 FRAME = 960
 
 
-def tone(freq: float, seconds: float, level: float = 0.3) -> np.ndarray:
-    """A stereo sine, (n, 2) float32 at 48 kHz."""
-    t = np.arange(int(RATE * seconds)) / RATE
+def tone(freq: float, seconds: float, level: float = 0.3, rate: int = RATE) -> np.ndarray:
+    """A stereo sine, (n, 2) float32 (48 kHz unless ``rate`` says otherwise)."""
+    t = np.arange(int(rate * seconds)) / rate
     mono = (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
     return np.stack([mono, mono], axis=1)
 
@@ -43,6 +43,13 @@ def band_level(samples: np.ndarray, freq: float, rate: int = RATE, width: float 
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
     band = spectrum[(freqs > freq - width) & (freqs < freq + width)].sum()
     return float(band / max(spectrum[freqs > 50].sum(), 1e-12))
+
+
+def session_from(local_ip: str | None = None) -> aiohttp.ClientSession:
+    """An HTTP client whose connections leave from ``local_ip`` (another loopback address, to be
+    told apart by the server) and take a self-signed certificate (nginx's, in the proxy tests)."""
+    connector = aiohttp.TCPConnector(local_addr=(local_ip, 0), ssl=False) if local_ip else None
+    return aiohttp.ClientSession(connector=connector)
 
 
 def observe_packets(receiver: Any, observe: Any) -> None:
@@ -101,14 +108,26 @@ class RoomClient:
     and optionally a ``pub`` connection.
 
     Keeps every message by type, every received RTP payload by mid, and the
-    decoded audio of every received track by mid.
+    decoded audio of every received track by mid. ``local_ip`` is the address its
+    connections leave from (see ``session_from``); ``headers`` go with the socket's upgrade.
     """
 
-    def __init__(self, base_url: str, room_id: str, name: str, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        room_id: str,
+        name: str,
+        token: str | None = None,
+        *,
+        local_ip: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.room_id = room_id
         self.name = name
         self.token = token
+        self.local_ip = local_ip
+        self.headers = headers or {}
         self.messages: dict[str, list[dict]] = defaultdict(list)
         self.inbox: asyncio.Queue[dict] = asyncio.Queue()
         self.payloads: dict[str, list[bytes]] = defaultdict(list)
@@ -125,12 +144,12 @@ class RoomClient:
         self.answer_munger: Any = None  # rewrites our sub answers (hostile-client tests)
 
     async def connect(self, expect_welcome: bool = True) -> RoomClient:
-        self._http = aiohttp.ClientSession()
+        self._http = session_from(self.local_ip)
         params = {"name": self.name}
         if self.token:
             params["token"] = self.token
         url = f"{self.base_url}/api/rooms/{self.room_id}/ws"
-        self._ws = await self._http.ws_connect(url, params=params, max_msg_size=0)
+        self._ws = await self._http.ws_connect(url, params=params, headers=self.headers, max_msg_size=0)
         self._tasks.append(asyncio.ensure_future(self._read()))
         if expect_welcome:
             self.welcome = await self.next("welcome")

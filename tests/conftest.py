@@ -1,4 +1,4 @@
-"""Shared fixtures: a real server in this process, real clients over loopback."""
+"""Shared fixtures: a real server in this process, real clients over loopback (helpers.py)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import create_app
-from signaling.config import Settings
-from signaling.keys import REGISTRY, STORE
-
-ADMIN_TOKEN = "test-admin-token"
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    settings = Settings(
-        host="127.0.0.1",
-        port=0,
-        data_dir=data_dir,
-        admin_token=ADMIN_TOKEN,
-        media_addresses=["127.0.0.1"],
-        demo=False,
-        room_create_rate=0,
-    )
-    for key, value in overrides.items():
-        setattr(settings, key, value)
-    return settings
+from tests.helpers import MakeServer, create_room, make_settings, start_server, stop_server, url_of
 
 
 @pytest.fixture(scope="session")
@@ -39,19 +20,30 @@ def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def server(shared_data_dir: Path) -> AsyncIterator[TestServer]:
-    srv = TestServer(create_app(make_settings(shared_data_dir)), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(make_settings(shared_data_dir))
     yield srv
-    # The data dir is shared to synthesize the demo music once: end this test's
-    # rooms so the next server does not restore them.
-    for room_id in list(srv.app[REGISTRY].rooms):
-        srv.app[STORE].end_room(room_id)
-    await srv.close()
+    # The data dir is shared to synthesize the demo music once: this test's rooms end with it.
+    await stop_server(srv)
+
+
+@pytest.fixture
+async def make_server(shared_data_dir: Path) -> AsyncIterator[MakeServer]:
+    """``await make_server(**settings)``: servers of their own settings on the shared data dir,
+    all stopped (their rooms ended) at the end of the test."""
+    servers: list[TestServer] = []
+
+    async def make(**overrides: object) -> TestServer:
+        servers.append(await start_server(make_settings(shared_data_dir, **overrides)))
+        return servers[-1]
+
+    yield make
+    for srv in servers:
+        await stop_server(srv)
 
 
 @pytest.fixture
 def base_url(server: TestServer) -> str:
-    return str(server.make_url("")).rstrip("/")
+    return url_of(server)
 
 
 @pytest.fixture
@@ -62,8 +54,4 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def room(base_url: str, http: aiohttp.ClientSession) -> dict:
-    async with http.post(
-        f"{base_url}/api/rooms", json={"title": "Test show", "host_name": "Hosty"}
-    ) as resp:
-        assert resp.status == 201
-        return await resp.json()
+    return await create_room(http, base_url, "Test show", "Hosty")

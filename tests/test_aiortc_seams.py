@@ -14,7 +14,7 @@ from aiortc import RTCConfiguration, RTCDtlsTransport, RTCPeerConnection, RTCRtp
 from sfu import aiortc_seams
 from sfu.ice import gather_on
 from tests.clients import EncodedToneTrack
-from tests.test_live_show import wait_for
+from tests.helpers import wait_for
 
 
 async def connected_pair(track: EncodedToneTrack | None) -> tuple[RTCPeerConnection, RTCPeerConnection]:

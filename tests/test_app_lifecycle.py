@@ -17,7 +17,7 @@ from signaling.model import permissions
 from signaling.model.registry import RoomRegistry
 from signaling.protocol.dispatch import HANDLERS
 from signaling.store import Store
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.helpers import OPERATOR, make_settings, start_server
 
 
 async def test_a_library_that_fails_to_open_leaves_no_open_database(
@@ -58,8 +58,7 @@ def test_every_message_type_has_a_handler_and_a_permission() -> None:
 
 
 async def test_healthz_is_ok_then_degraded_when_the_database_is_locked(tmp_path: Path) -> None:
-    srv = TestServer(create_app(make_settings(tmp_path / "data")), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(make_settings(tmp_path / "data"))
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(srv.make_url("/healthz")) as resp:
@@ -82,8 +81,7 @@ async def test_healthz_is_ok_then_degraded_when_the_database_is_locked(tmp_path:
 
 
 async def test_healthz_says_when_the_event_loop_stalls(tmp_path: Path) -> None:
-    srv = TestServer(create_app(make_settings(tmp_path / "data")), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(make_settings(tmp_path / "data"))
     try:
         monitor = srv.app[LOOP_MONITOR]
         monitor.note(time.monotonic(), 350.0)  # as the monitor notes a wake-up 350 ms late
@@ -98,8 +96,7 @@ async def test_healthz_says_when_the_event_loop_stalls(tmp_path: Path) -> None:
 
 async def test_metrics_keep_their_names_under_prometheus_client(server: TestServer) -> None:
     async with aiohttp.ClientSession() as http:
-        async with http.get(server.make_url("/metrics"),
-                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+        async with http.get(server.make_url("/metrics"), headers=OPERATOR) as resp:
             text = await resp.text()
             assert resp.status == 200
             assert resp.headers["Content-Type"].startswith("text/plain")

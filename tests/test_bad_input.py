@@ -10,7 +10,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from tests.clients import EncodedToneTrack, RoomClient
-from tests.test_live_show import on_air, wait_for
+from tests.helpers import on_air, wait_for
 
 
 async def test_malformed_json_gets_bad_request_and_the_socket_stays(

@@ -13,7 +13,6 @@ import logging
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,76 +24,19 @@ from redis.asyncio import Redis
 
 from signaling.cluster import BusUnavailable, ClusterBus, Names
 from signaling.cluster import bus as bus_module
+from tests.daemons import LOOPBACK, free_port
+from tests.daemons import Redis as RedisServer
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK = "127.0.0.1"
 NAMES = Names()
-
-
-# ---- a real redis-server (to be merged with tests/daemons.py's Redis) ----------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """redis-server without persistence on a free loopback port, as a child stopped by pid."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{LOOPBACK}:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--bind", LOOPBACK, "--port", str(self.port), "--save", "",
-                   "--appendonly", "no", "--dir", str(self.workdir)]
-        with open(self.workdir / "redis.log", "ab") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.workdir / "redis.log").read_text()
-            if self.answers():
-                return
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not answer PING in 10 s")
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection((LOOPBACK, self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL: the server vanishes with everything it held (no persistence)."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    """A redis-server of the test's own (killed and started again by some tests)."""
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
 
 
 @pytest.fixture
@@ -123,16 +65,6 @@ def inbox(bus: ClusterBus) -> list[dict]:
     received: list[dict] = []
     bus.on("message", received.append)
     return received
-
-
-async def until(check: Callable[[], object], timeout: float, what: str) -> float:
-    """Seconds until ``check()`` is true (polled every 50 ms); fails the test after ``timeout``."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - start
 
 
 # ---- a worker in a child process -----------------------------------------------------------------
@@ -246,7 +178,7 @@ async def test_a_message_reaches_its_addressee_only(pair: tuple[ClusterBus, Clus
     at_w1, at_w2 = inbox(w1), inbox(w2)
     message = {"type": "chat", "text": "hola, ¿qué tal? 🎉", "n": [1, 2.5, None]}
     assert await w1.send("w2", message)
-    await until(lambda: at_w2, 2, "w2 receives")
+    await wait_for(lambda: at_w2, 2, what="w2 receives")
     await asyncio.sleep(0.2)
     assert at_w2 == [message]
     assert at_w1 == []
@@ -283,7 +215,7 @@ async def test_send_many_serializes_once_and_publishes_to_each(
             published.append((reply["channel"], reply["data"]))
         assert sorted(channel for channel, _ in published) == ["onair:w:nobody", "onair:w:w2", "onair:w:w3"]
         assert len({data for _, data in published}) == 1  # the same bytes to each
-        await until(lambda: at_w2 and at_w3, 2, "both receive")
+        await wait_for(lambda: at_w2 and at_w3, 2, what="both receive")
         await asyncio.sleep(0.2)
         assert at_w2 == at_w3 == [message]  # once each, the repeated id included
         await tap.aclose()
@@ -303,7 +235,7 @@ async def test_malformed_messages_are_dropped_and_the_bus_keeps_working(
         for data in malformed:
             await raw.publish(NAMES.channel("w2"), data)
         await w1.send("w2", {"type": "after"})
-        await until(lambda: received, 2, "the good message")
+        await wait_for(lambda: received, 2, what="the good message")
     assert received == [{"type": "after"}]
     assert w2.dropped == len(malformed)
     assert sum("malformed" in r.getMessage() for r in caplog.records) == len(malformed)
@@ -314,7 +246,7 @@ async def test_malformed_messages_are_dropped_and_the_bus_keeps_working(
     w2.on("message", failing)  # a handler that raises is logged, the listener goes on
     await w1.send("w2", {"type": "one"})
     await w1.send("w2", {"type": "two"})
-    await until(lambda: len(received) == 3, 2, "both after a failing handler")
+    await wait_for(lambda: len(received) == 3, 2, what="both after a failing handler")
     assert [m["type"] for m in received] == ["after", "one", "two"]
     assert w2.connected
 
@@ -439,19 +371,19 @@ async def test_the_bus_reconnects_after_redis_restarts(pair: tuple[ClusterBus, C
     at_w2 = inbox(w2)
     assert await w1.claim_origin("rR")
     await w1.set_listeners("rR", 2)
-    redis_server.kill()
-    await until(lambda: not w1.connected and not w2.connected, 5, "both see the outage")
+    redis_server.daemon.kill()
+    await wait_for(lambda: not w1.connected and not w2.connected, 5, what="both see the outage")
     started = time.monotonic()
     with pytest.raises(BusUnavailable):
         await w1.send("w2", {"type": "lost"})
     assert time.monotonic() - started < 2.5
-    redis_server.start()  # empty: no persistence
-    took = await until(lambda: w1.connected and w2.connected, 10, "both reconnect")
+    redis_server.daemon.start()  # empty: no persistence
+    took = await wait_for(lambda: w1.connected and w2.connected, 10, what="both reconnect")
     assert took < 5
     assert sorted(events) == [("w1", "disconnected"), ("w1", "reconnected"),
                               ("w2", "disconnected"), ("w2", "reconnected")]
     assert await w1.send("w2", {"type": "back"})
-    await until(lambda: at_w2, 2, "delivered after the restart")
+    await wait_for(lambda: at_w2, 2, what="delivered after the restart")
     assert at_w2 == [{"type": "back"}]
     assert sorted(await w2.workers()) == ["w1", "w2"]  # heartbeats written back
     assert await w2.origin_of("rR") == "w1"  # the claim written back
@@ -461,8 +393,8 @@ async def test_the_bus_reconnects_after_redis_restarts(pair: tuple[ClusterBus, C
 
 async def test_close_is_bounded_while_redis_is_down(redis_server: RedisServer) -> None:
     buses = [await connect(redis_server.url, f"w{i}") for i in (1, 2)]
-    redis_server.kill()
-    await until(lambda: not any(b.connected for b in buses), 5, "outage seen")
+    redis_server.daemon.kill()
+    await wait_for(lambda: not any(b.connected for b in buses), 5, what="outage seen")
     started = time.monotonic()
     await asyncio.gather(*(bus.close() for bus in buses))
     assert time.monotonic() - started < 5
@@ -475,16 +407,16 @@ async def test_a_silent_redis_is_noticed_and_the_bus_comes_back(redis_server: Re
     w2 = await connect(redis_server.url, "w2", heartbeat_s=0.3, ttl_s=1.0)
     try:
         at_w2 = inbox(w2)
-        assert redis_server.proc is not None
-        os.kill(redis_server.proc.pid, signal.SIGSTOP)
+        assert redis_server.daemon.proc is not None
+        os.kill(redis_server.daemon.proc.pid, signal.SIGSTOP)
         try:
-            took = await until(lambda: not w1.connected and not w2.connected, 5, "the silence noticed")
+            took = await wait_for(lambda: not (w1.connected or w2.connected), 5, what="the silence noticed")
             assert took < 2.5
         finally:
-            os.kill(redis_server.proc.pid, signal.SIGCONT)
-        await until(lambda: w1.connected and w2.connected, 10, "both back")
+            os.kill(redis_server.daemon.proc.pid, signal.SIGCONT)
+        await wait_for(lambda: w1.connected and w2.connected, 10, what="both back")
         assert await w1.send("w2", {"type": "back"})
-        await until(lambda: at_w2, 2, "delivered")
+        await wait_for(lambda: at_w2, 2, what="delivered")
         assert sorted(await w1.workers()) == ["w1", "w2"]
     finally:
         await asyncio.gather(w1.close(), w2.close())

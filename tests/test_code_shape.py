@@ -1,4 +1,5 @@
-"""The shape of the code a newcomer reads: no import circles, small modules, short functions.
+"""The shape of the code a newcomer reads: no import circles, small modules, short functions, and
+tests that take what they share from helper modules, never from another test module.
 
 Imports are read from the source (top-level and inside functions alike), so a
 circle cannot hide in a function body.
@@ -7,6 +8,7 @@ circle cannot hide in a function body.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,8 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 50
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -37,17 +39,22 @@ def resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules ``module`` imports, wherever the import statement sits."""
+def imported_names(module: str, path: Path) -> set[str]:
+    """What ``module``'s import statements name, wherever they sit: modules, and ``module.name``
+    for each name taken from one."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             target = resolve(module, path.name == "__init__.py", node)
-            found.add(target)
-            found |= {f"{target}.{alias.name}" for alias in node.names}
-    return {name for name in found if name in known and name != module}
+            found |= {target} | {f"{target}.{alias.name}" for alias in node.names}
+    return found
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+    """The project modules ``module`` imports, wherever the import statement sits."""
+    return {name for name in imported_names(module, path) if name in known and name != module}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -125,3 +132,59 @@ def long_functions(path: Path) -> dict[str, int]:
 @pytest.mark.parametrize("name", sorted(sources()))
 def test_functions_are_short(name: str) -> None:
     assert long_functions(sources()[name]) == {}
+
+
+# --- tests/: helpers live in helper modules, never in another test module --------------------------
+
+TESTS = ROOT / "tests"
+IMPORT_IN_TEXT = re.compile(r"\b(?:from|import)\s+(tests(?:\.\w+)*)")
+
+
+def owning_test_module(name: str) -> str | None:
+    """``tests.test_x`` for ``tests.test_x`` or ``tests.test_x.helper``; None if ``name`` is not in a
+    ``test_*`` module of tests/."""
+    parts = name.split(".")
+    if parts[0] != "tests":
+        return None
+    for i, part in enumerate(parts):
+        if part.startswith("test_"):
+            return ".".join(parts[: i + 1])
+    return None
+
+
+def imported_test_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """The ``test_*`` modules ``path`` imports: in import statements (relative ones resolved), and in
+    source text it hands to another interpreter (``python -c "from tests.test_x import main"``)."""
+    found = imported_names(module_name(path, root), path)
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found |= set(IMPORT_IN_TEXT.findall(node.value))
+    return {test for name in found if (test := owning_test_module(name)) is not None}
+
+
+def test_no_test_module_imports_another() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported)
+        for path in sorted(TESTS.rglob("*.py"))
+        if path != Path(__file__) and (imported := imported_test_modules(path))  # not its own examples
+    }
+    assert offenders == {}, "move what they share to tests/helpers.py, clients.py, audio_helpers.py ..."
+
+
+def test_an_imported_test_module_is_found_however_it_is_imported(tmp_path: Path) -> None:
+    package = tmp_path / "tests" / "browser"
+    package.mkdir(parents=True)
+    cases = {
+        "from tests.test_live_show import wait_for\n": {"tests.test_live_show"},
+        "import tests.test_pipe\n": {"tests.test_pipe"},
+        "from .test_web_show import ANALYSE_AUDIO\n": {"tests.browser.test_web_show"},
+        "from . import test_web_show\n": {"tests.browser.test_web_show"},
+        "def f():\n    from tests import test_rooms\n": {"tests.test_rooms"},
+        'SCRIPT = "import sys; from tests.test_flood_udp import main; main(sys.argv[1:])"\n':
+            {"tests.test_flood_udp"},
+        "from tests.helpers import wait_for\nfrom tests import clients\nfrom .helpers import join\n": set(),
+    }
+    for source, expected in cases.items():
+        path = package / "m.py"
+        path.write_text(source)
+        assert imported_test_modules(path, root=tmp_path) == expected, source

@@ -12,8 +12,7 @@ import pytest
 
 from benchmarks.server import LocalServer
 from tests.clients import RoomClient
-from tests.test_live_show import wait_for
-from tests.test_permissions import AddressedClient, close_all, join_frames, refused_join, settled
+from tests.helpers import call, close_all, create_room, join_frames, refused_join, settled, wait_for
 
 BANNED_ADDRESS = "127.0.0.2"  # the banned participant's own address, so the ban spares the others
 
@@ -28,11 +27,6 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
         process.stop()
 
 
-async def get(http: aiohttp.ClientSession, url: str, **kwargs: object) -> tuple[int, object]:
-    async with http.get(url, **kwargs) as resp:  # type: ignore[arg-type]
-        return resp.status, await resp.json()
-
-
 def same_message(message: dict, chat: list[dict]) -> bool:
     """``message`` is in ``chat`` (its ``server_ms`` is on the old process's clock: not compared)."""
     keys = ("message_id", "participant_id", "name", "text", "at")
@@ -44,14 +38,11 @@ async def test_a_show_survives_a_sigkill(server: LocalServer) -> None:
     await asyncio.to_thread(server.start)
     base_url = server.url
     async with aiohttp.ClientSession() as http:
-        body = {"title": "Crash test", "host_name": "Hosty"}
-        async with http.post(f"{base_url}/api/rooms", json=body) as resp:
-            assert resp.status == 201
-            room = await resp.json()
+        room = await create_room(http, base_url, "Crash test")
         rid = room["room_id"]
         host = await RoomClient(base_url, rid, "Hosty", token=room["host_token"]).connect()
         listener = await RoomClient(base_url, rid, "Lis").connect()
-        pest = await AddressedClient(base_url, rid, "Pest", local_ip=BANNED_ADDRESS).connect()
+        pest = await RoomClient(base_url, rid, "Pest", local_ip=BANNED_ADDRESS).connect()
         clients = [host, listener, pest]
         try:
             await settled(pest)
@@ -69,7 +60,7 @@ async def test_a_show_survives_a_sigkill(server: LocalServer) -> None:
             await close_all(*clients)
             await asyncio.to_thread(server.start)  # same port, same data dir
 
-            status, summary = await get(http, f"{base_url}/api/rooms/{rid}")
+            status, summary = await call(http, "get", f"{base_url}/api/rooms/{rid}")
             assert status == 200 and summary["room_id"] == rid  # type: ignore[index]
             host = await RoomClient(base_url, rid, "Hosty", token=room["host_token"]).connect()
             clients = [host]
@@ -84,9 +75,8 @@ async def test_a_show_survives_a_sigkill(server: LocalServer) -> None:
             token = pest.welcome["resume_token"]
             assert await refused_join(base_url, rid, "Pest", token=token) == ("banned", 4403)
             assert await refused_join(base_url, rid, "Pest 2", local_ip=BANNED_ADDRESS) == ("banned", 4403)
-            status, reports = await get(
-                http, f"{base_url}/api/reports", headers={"Authorization": f"Bearer {server.admin_token}"}
-            )
+            operator = {"Authorization": f"Bearer {server.admin_token}"}
+            status, reports = await call(http, "get", f"{base_url}/api/reports", headers=operator)
             assert status == 200
             assert [(r["reason"], r["message_id"], r["reporter_id"]) for r in reports] == [  # type: ignore[union-attr]
                 ("spoilers", message["message_id"], listener.participant_id)

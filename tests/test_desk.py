@@ -12,11 +12,9 @@ import numpy as np
 from aiohttp.test_utils import TestServer
 from aiortc import MediaStreamTrack
 
-from signaling.app import create_app
 from signaling.keys import LIBRARY, REGISTRY, STORE
 from tests.clients import RoomClient, tone
-from tests.conftest import make_settings
-from tests.test_live_show import wait_for
+from tests.helpers import create_room, make_settings, start_server, url_of, wait_for
 
 
 class ToneFrames(MediaStreamTrack):
@@ -97,12 +95,10 @@ async def test_a_talking_speaker_shows_in_levels_and_ducks_the_music(
 
 async def test_a_restart_resumes_the_queue_and_the_desk_settings(shared_data_dir) -> None:  # type: ignore[no-untyped-def]
 
-    first = TestServer(create_app(make_settings(shared_data_dir)), host="127.0.0.1")
-    await first.start_server()
-    base = str(first.make_url("")).rstrip("/")
+    first = await start_server(make_settings(shared_data_dir))
+    base = url_of(first)
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/api/rooms", json={"title": "Q", "host_name": "H"}) as resp:
-            room = await resp.json()
+        room = await create_room(http, base, "Q", "H")
     tracks = first.app[LIBRARY].tracks()
     host = await RoomClient(base, room["room_id"], "H", token=room["host_token"]).connect()
     for track in tracks[:2]:
@@ -113,8 +109,7 @@ async def test_a_restart_resumes_the_queue_and_the_desk_settings(shared_data_dir
     await host.close()
     await first.close()
 
-    second = TestServer(create_app(make_settings(shared_data_dir)), host="127.0.0.1")
-    await second.start_server()
+    second = await start_server(make_settings(shared_data_dir))
     restored = second.app[REGISTRY].get(room["room_id"])
     assert restored is not None
     assert [e["entry_id"] for e in restored.music.queue()] == queue

@@ -19,16 +19,12 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from benchmarks.server import LocalServer
-from signaling.app import create_app
-from signaling.keys import REGISTRY, STORE
-from tests.conftest import make_settings
+from tests.helpers import MakeServer, create_room, url_of
 
 HANDSHAKE_S = 2.0
 HEARTBEAT_S = 2.0
@@ -184,8 +180,7 @@ async def test_half_open_connections_are_dropped_and_the_server_keeps_serving(
     assert guarded_server.proc is not None
     pid = guarded_server.proc.pid
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/rooms", json={"title": "TCP flood", "host_name": "H"}) as resp:
-            room_id = (await resp.json())["room_id"]
+        room_id = (await create_room(http, url, "TCP flood"))["room_id"]
     files_before = open_files(pid)
     joins = [await timed_join(url, room_id)]
 
@@ -250,16 +245,12 @@ async def test_half_open_connections_are_dropped_and_the_server_keeps_serving(
 
 
 async def test_the_cap_counts_clients_behind_a_trusted_proxy_and_frees_on_leaving(
-    shared_data_dir: Path,
+    make_server: MakeServer,
 ) -> None:
     """Behind a proxy every socket comes from the proxy: the cap counts the forwarded client."""
-    settings = make_settings(shared_data_dir, trusted_proxies=["127.0.0.1/32"], max_sockets_per_address=3)
-    server = TestServer(create_app(settings), host="127.0.0.1")
-    await server.start_server()
-    url = str(server.make_url("")).rstrip("/")
+    url = url_of(await make_server(trusted_proxies=["127.0.0.1/32"], max_sockets_per_address=3))
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/rooms", json={"title": "Cap", "host_name": "H"}) as resp:
-            room_id = (await resp.json())["room_id"]
+        room_id = (await create_room(http, url, "Cap"))["room_id"]
 
         async def join(client: str) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
             ws = await http.ws_connect(
@@ -281,6 +272,3 @@ async def test_the_cap_counts_clients_behind_a_trusted_proxy_and_frees_on_leavin
         assert first["type"] == "welcome"
         for ws in [again, other, *(ws for ws, _ in crowd[1:])]:
             await ws.close()
-    for room in list(server.app[REGISTRY].rooms):
-        server.app[STORE].end_room(room)
-    await server.close()

@@ -4,7 +4,7 @@ their music and of the host's voice, and the server stays under half a core whil
 The server runs as its own process (its CPU time read from /proc), pinned to one core; the flooder
 is another process on the other core, sending from 127.0.0.2 and 127.0.0.3 (addresses no peer
 uses); the listeners are real aiortc peers in this process counting packets by sequence number.
-Run as a script, this module is the flooder (``main``).
+The flooder is in tests/flood_helpers.py.
 """
 
 from __future__ import annotations
@@ -12,107 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import re
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aioice import stun
 
-from benchmarks.server import LocalServer, pinned
+from benchmarks.server import LocalServer
 from tests.clients import EncodedToneTrack, RoomClient
-from tests.test_live_show import wait_for
+from tests.flood_helpers import Flooder
+from tests.helpers import create_room, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 DATAGRAMS = 10_000
 FLOOD_S = 2.0
 STRANGERS = ("127.0.0.2", "127.0.0.3")
 LISTENERS = 3
 MUSIC_PER_S = 50
-KINDS = ("empty", "random", "stun_bad_integrity", "dtls_junk", "rtp_unknown_ssrc", "rtcp_unknown_ssrc")
-
-
-# --- the flooder (a process of its own) -------------------------------------------------------
-
-
-def hostile(kind: str, ufrag: str, rng: random.Random) -> bytes:
-    """One datagram of ``kind``: what a stranger can send without knowing any key."""
-    if kind == "empty":
-        return b""
-    if kind == "random":
-        return rng.randbytes(rng.randint(1, 1200))
-    if kind == "stun_bad_integrity":
-        request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
-        request.attributes["USERNAME"] = f"{ufrag}:{rng.randbytes(4).hex()}"  # the server's real ufrag
-        request.attributes["PRIORITY"] = rng.getrandbits(31)
-        request.attributes["ICE-CONTROLLING"] = rng.getrandbits(64)
-        request.attributes["USE-CANDIDATE"] = None
-        request.add_message_integrity(rng.randbytes(16))  # not the server's password
-        request.add_fingerprint()
-        return bytes(request)
-    if kind == "dtls_junk":  # a record header (handshake or application data), then noise
-        body = rng.randbytes(rng.randint(0, 600))
-        header = bytes([rng.choice((22, 23)), 0xFE, 0xFD]) + rng.randbytes(8) + len(body).to_bytes(2, "big")
-        return header + body
-    if kind == "rtp_unknown_ssrc":
-        header = bytes([0x80, 111]) + rng.randbytes(2) + rng.randbytes(4) + rng.randbytes(4)
-        return header + rng.randbytes(rng.randint(20, 200))
-    # an RTCP sender or receiver report from an SSRC nobody announced
-    return bytes([0x81, rng.choice((200, 201))]) + (7).to_bytes(2, "big") + rng.randbytes(28)
-
-
-def flood(plan: dict) -> dict:
-    """Send ``plan["count"]`` datagrams over ``plan["seconds"]`` (absolute-deadline batches)."""
-    rng = random.Random(plan["seed"])
-    targets = [(host, port) for host, port, weight in plan["targets"] for _ in range(weight)]
-    datagrams = [
-        (hostile(KINDS[n % len(KINDS)], plan["ufrag"], rng), targets[n % len(targets)])
-        for n in range(plan["count"])
-    ]
-    rng.shuffle(datagrams)
-    socks = []
-    for address in plan["sources"]:
-        for _ in range(2):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind((address, 0))
-            socks.append(sock)
-    batches = max(1, int(plan["seconds"] / 0.01))
-    per_batch = -(-len(datagrams) // batches)
-    sent = errors = 0
-    print("ready", flush=True)
-    sys.stdin.readline()  # go
-    start = time.monotonic()
-    for b in range(batches):
-        time.sleep(max(0.0, start + b * 0.01 - time.monotonic()))
-        for n, (data, target) in enumerate(datagrams[b * per_batch : (b + 1) * per_batch]):
-            try:
-                socks[n % len(socks)].sendto(data, target)
-                sent += 1
-            except OSError:
-                errors += 1
-    elapsed = time.monotonic() - start
-    print("sent", flush=True)
-    time.sleep(0.3)
-    answered = 0  # whatever the server sent back to the strangers (a STUN error answer, say)
-    for sock in socks:
-        sock.setblocking(False)
-        while True:
-            try:
-                sock.recv(2048)
-            except (BlockingIOError, ConnectionRefusedError):
-                break
-            answered += 1
-        sock.close()
-    return {"sent": sent, "errors": errors, "elapsed_s": elapsed, "answered": answered}
-
-
-def main(argv: list[str]) -> None:
-    print(json.dumps(flood(json.loads(argv[0]))))
 
 
 # --- the server's side, seen from /proc --------------------------------------------------------
@@ -213,8 +129,7 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
 async def show(media_server: LocalServer) -> AsyncIterator[tuple[RoomClient, list[RoomClient]]]:
     """A host on the air (voice) and three listeners hearing music and voice."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{media_server.url}/api/rooms", json={"title": "Flood", "host_name": "H"}) as r:
-            room = await r.json()
+        room = await create_room(http, media_server.url, "Flood", "H")
     host = await RoomClient(media_server.url, room["room_id"], "Host", token=room["host_token"]).connect()
     await host.publish(EncodedToneTrack(440.0))
     listeners = [
@@ -232,28 +147,13 @@ async def show(media_server: LocalServer) -> AsyncIterator[tuple[RoomClient, lis
 
 async def run_flood(plan: dict, window: Window) -> dict:
     """The flood, from a process of its own on the other core; ``window`` spans exactly its sending."""
-    script = "import sys; from tests.test_flood_udp import main; main(sys.argv[1:])"
-    command = pinned([sys.executable, "-c", script, json.dumps(plan)], "1")
-    proc = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        ready = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
-        assert ready.strip() == b"ready", ready
+    async with Flooder("udp", json.dumps(plan)) as flooder:
         window.open()
-        proc.stdin.write(b"go\n")
-        await proc.stdin.drain()
-        sent = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+        await flooder.go()
+        sent = await flooder.line(30)
         window.close()
-        assert sent.strip() == b"sent", sent
-        out = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
-        assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return json.loads(out)
+        assert sent == b"sent", sent
+        return await flooder.result(30)
 
 
 async def test_hostile_datagrams_from_strangers_neither_cut_listeners_nor_eat_the_server(
@@ -299,6 +199,3 @@ async def test_hostile_datagrams_from_strangers_neither_cut_listeners_nor_eat_th
     await asyncio.sleep(1.0)
     assert len(target.seqs[mid]) - before > 0.8 * MUSIC_PER_S
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

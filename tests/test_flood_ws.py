@@ -2,125 +2,31 @@
 then closed with 4429, while everyone else's ping round trip stays within 50 ms of its usual.
 
 The measured flood runs against a server process of its own (pinned to one core), from a flooder
-process on the other core; the bystander pinging is a real listener (aiortc) in this process. Run
-as a script, this module is the flooder (``main``). The budget's rules are tested on an in-process
-server.
+process on the other core (tests/flood_helpers.py); the bystander pinging is a real listener
+(aiortc) in this process. The budget's rules are tested on an in-process server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import statistics
-import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from benchmarks.server import LocalServer, pinned
+from benchmarks.server import LocalServer
 from signaling.protocol.flood import MessageBudget, Verdict
 from tests.clients import RoomClient
-from tests.test_live_show import wait_for
+from tests.flood_helpers import Flooder
+from tests.helpers import create_room, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 FRAMES = 10_000
 RATE_LIMITED_CLOSE = 4429
 PINGERS = 4
 AFTERMATH_S = 1.0
-
-
-# --- the flooder (a process of its own) -------------------------------------------------------
-
-
-def frame(n: int) -> tuple[str, str | bytes]:
-    """Frame ``n`` of the flood: valid messages of every kind and hostile ones, most with an id."""
-    kind = n % 10
-    ident = f"f{n}"
-    if kind == 0:
-        return "text", json.dumps({"type": "ping", "t": n, "id": ident})
-    if kind == 1:
-        return "text", json.dumps({"type": "chat", "text": f"spam {n}", "id": ident})
-    if kind == 2:
-        return "text", json.dumps({"type": "stats", "rtt_ms": 10, "id": ident})
-    if kind == 3:
-        return "text", json.dumps({"type": "raise_hand", "id": ident})
-    if kind == 4:
-        return "text", json.dumps({"type": "teleport", "id": ident})
-    if kind == 5:
-        return "text", "{not json"
-    if kind == 6:
-        return "binary", bytes(range(256)) * 4
-    if kind == 7:
-        return "text", "[" * 5_000 + "]" * 5_000  # parses to RecursionError: costly on purpose
-    if kind == 8:
-        return "text", json.dumps({"type": "chat", "text": "x" * 20_000, "id": ident})  # too long
-    return "ping", b"are you there"  # a WebSocket ping frame
-
-
-async def flood_socket(url: str, room_id: str, count: int) -> dict:
-    """Join, wait for the go on stdin, send ``count`` frames as fast as the socket takes them."""
-    loop = asyncio.get_running_loop()
-    async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{url}/api/rooms/{room_id}/ws", params={"name": "Flood"}, max_msg_size=0)
-        assert (await ws.receive_json(timeout=10))["type"] == "welcome"
-        replies: Counter[str] = Counter()
-        refused: list[int] = []
-        done = asyncio.Event()
-
-        async def read() -> None:
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    data = json.loads(msg.data)
-                    if data.get("ref") == "last":
-                        done.set()
-                    replies[data["type"] if data["type"] != "error" else f"error:{data['code']}"] += 1
-                    if data.get("code") == "rate_limited" and str(data.get("ref", "")).startswith("f"):
-                        refused.append(int(data["ref"][1:]))
-
-        reader = asyncio.ensure_future(read())
-        frames = [frame(n) for n in range(count)]
-        print("ready", flush=True)
-        await loop.run_in_executor(None, sys.stdin.readline)
-        start = time.monotonic()
-        sent = 0
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            for how, data in frames:
-                if ws.closed:
-                    break
-                if how == "text":
-                    await ws.send_str(str(data))
-                elif how == "binary":
-                    await ws.send_bytes(bytes(data))  # type: ignore[arg-type]
-                else:
-                    await ws.ping(bytes(data))  # type: ignore[arg-type]
-                sent += 1
-        sending_ended = time.monotonic()
-        if not ws.closed:  # not limited (--message-rate 0): wait until the server got through it all
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(json.dumps({"type": "ping", "t": 0, "id": "last"}))
-                await asyncio.wait_for(done.wait(), timeout=60)
-                await ws.close()
-        await asyncio.wait_for(reader, timeout=20)
-        return {
-            "start": start,
-            "sending_s": sending_ended - start,
-            "closed_after_s": time.monotonic() - start,
-            "end": time.monotonic(),
-            "sent": sent,
-            "close_code": ws.close_code,
-            "replies": dict(replies),
-            "first_refused": min(refused) if refused else None,
-        }
-
-
-def main(argv: list[str]) -> None:
-    url, room_id, count = argv[0], argv[1], int(argv[2])
-    print(json.dumps(asyncio.run(flood_socket(url, room_id, count))), flush=True)
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -143,31 +49,16 @@ async def ping_all_along(client: RoomClient, stop: asyncio.Event, out: list[tupl
 
 
 async def run_flooder(url: str, room_id: str, started: asyncio.Event) -> dict:
-    script = "import sys; from tests.test_flood_ws import main; main(sys.argv[1:])"
-    command = pinned([sys.executable, "-c", script, url, room_id, str(FRAMES)], "1")
-    proc = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        assert (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).strip() == b"ready"
+    async with Flooder("ws", url, room_id, str(FRAMES)) as flooder:
         started.set()
-        proc.stdin.write(b"go\n")
-        await proc.stdin.drain()
-        out = await asyncio.wait_for(proc.stdout.readline(), timeout=60)
-        assert await asyncio.wait_for(proc.wait(), timeout=10) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return json.loads(out)
+        await flooder.go()
+        return await flooder.result(60)
 
 
 async def measure_flood(url: str) -> dict:
     """A room with a listener pinging; the flood; the listener's round trips before and during it."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/rooms", json={"title": "WS flood", "host_name": "H"}) as resp:
-            room = await resp.json()
+        room = await create_room(http, url, "WS flood", "H")
     bystanders = [await RoomClient(url, room["room_id"], f"Bystander{n}").connect() for n in range(PINGERS)]
     bystander = bystanders[0]
     await wait_for(lambda: len(bystander.seqs.get("0", [])) > 50, timeout=15)  # music flows

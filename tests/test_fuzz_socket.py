@@ -18,10 +18,9 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling.app import create_app
 from signaling.keys import REGISTRY
 from tests.clients import RoomClient
-from tests.conftest import make_settings
+from tests.helpers import create_room, make_settings, start_server, url_of
 
 # PROTOCOL.md: the only error codes there are
 CODES = {
@@ -273,12 +272,10 @@ class Harness:
 
     async def start(self) -> None:
         # the fuzzer sends faster than the message budget allows by design (tests/test_flood_ws.py pins it)
-        self.server = TestServer(create_app(make_settings(self.data_dir, message_rate=0)), host="127.0.0.1")
-        await self.server.start_server()
-        base_url = str(self.server.make_url("")).rstrip("/")
+        self.server = await start_server(make_settings(self.data_dir, message_rate=0))
+        base_url = url_of(self.server)
         self.http = aiohttp.ClientSession()
-        async with self.http.post(f"{base_url}/api/rooms", json={"title": "Fuzz", "host_name": "H"}) as resp:
-            room = await resp.json()
+        room = await create_room(self.http, base_url, "Fuzz", "H")
         async with self.http.get(f"{base_url}/api/tracks") as resp:
             self.track_ids = [t["track_id"] for t in await resp.json()]
         self.bystander = await RoomClient(base_url, room["room_id"], "Bystander").connect()

@@ -9,8 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 from aiohttp import web
 
@@ -20,42 +18,8 @@ from signaling.http import tracks as tracks_http
 from signaling.keys import LIBRARY, SCANS, SETTINGS, STORE
 from signaling.model import library_sync
 from signaling.store import Store
-from tests.conftest import make_settings
-
-RATE = 48_000
-
-
-def tone(seconds: float, freq: float = 440.0, rate: int = RATE, level: float = 0.25) -> np.ndarray:
-    t = np.arange(int(rate * seconds)) / rate
-    return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def write_audio(
-    path: Path,
-    seconds: float = 1.0,
-    *,
-    codec: str = "flac",
-    container: str | None = None,
-    rate: int = RATE,
-    layout: str = "stereo",
-    freq: float = 440.0,
-    **tags: str,
-) -> Path:
-    """A tagged tone in any format PyAV writes (flac, pcm_s16le, libmp3lame, libopus, aac)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    channels = 2 if layout == "stereo" else 1
-    signal = np.tile(tone(seconds, freq, rate), (channels, 1))
-    with av.open(str(path), "w", format=container) as out:
-        out.metadata.update(tags)
-        stream = out.add_stream(codec, rate=rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(signal), format="fltp", layout=layout)
-        frame.sample_rate = rate
-        frame.pts = 0
-        want = stream.codec_context.codec.audio_formats[0].name
-        for converted in av.AudioResampler(format=want, layout=layout, rate=rate).resample(frame):
-            out.mux(stream.encode(converted))
-        out.mux(stream.encode(None))
-    return path
+from tests.audio_helpers import write_audio
+from tests.helpers import make_settings
 
 
 def bare_app(tmp_path: Path, music: list[Path], data: str = "data") -> tuple[web.Application, Store]:

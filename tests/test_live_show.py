@@ -11,25 +11,8 @@ import numpy as np
 from aiohttp.test_utils import TestServer
 
 from signaling.keys import REGISTRY
-from tests.clients import EncodedToneTrack, RoomClient, band_level, peak_hz
-
-
-async def wait_for(predicate, timeout: float = 10.0, step: float = 0.1) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(step)
-
-
-async def on_air(
-    base_url: str, room: dict, freq: float = 1000.0
-) -> tuple[RoomClient, EncodedToneTrack]:
-    host = await RoomClient(base_url, room["room_id"], "Hosty", token=room["host_token"]).connect()
-    assert host.welcome["role"] == "host"
-    track = EncodedToneTrack(freq)
-    await host.publish(track)
-    return host, track
+from tests.clients import RoomClient, band_level, peak_hz
+from tests.helpers import on_air, wait_for
 
 
 async def test_listener_hears_music_and_the_hosts_voice(base_url: str, room: dict) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mixer import Library, RoomMusic
-from tests.test_mixer_room_music import LATENCY_MS, Ticks, events_of, write_tone
+from tests.audio_helpers import LATENCY_MS, Ticks, events_of, tone_library
 
 RATE = 48_000
 # low tones, so that a sample-to-sample step of the music itself is small and a click would stand out;
@@ -18,11 +18,7 @@ TONES = {"A": (223.3, 4.0), "B": (331.7, 4.0), "C": (277.1, 1.0)}
 
 @pytest.fixture
 def library(tmp_path: Path) -> Library:
-    for title, (freq, seconds) in TONES.items():
-        write_tone(tmp_path / f"{title}.flac", title, freq, seconds)
-    lib = Library(tmp_path)
-    lib.scan()
-    return lib
+    return tone_library(tmp_path, TONES)
 
 
 def at(seconds: float) -> int:

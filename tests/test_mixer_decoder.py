@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mixer import DecodeError, Decoder
+from tests.audio_helpers import write_audio
+from tests.clients import peak_hz
 
 
 def write_mono_sine(path: Path, freq: float, seconds: float, rate: int = 44_100) -> Path:
-    n = int(rate * seconds)
-    samples = (0.5 * np.sin(2 * np.pi * freq * np.arange(n) / rate) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
-    return path
-
-
-def peak_hz(signal: np.ndarray, rate: int = 48_000) -> float:
-    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
-    return float(np.fft.rfftfreq(len(signal), 1 / rate)[int(np.argmax(spectrum))])
+    return write_audio(path, seconds, codec="pcm_s16le", rate=rate, layout="mono", freq=freq, level=0.5)
 
 
 def test_mono_44k1_wav_comes_out_as_48k_stereo_frames(tmp_path: Path) -> None:

@@ -4,31 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from mixer import Library, PeakLimiter, RoomMusic, integrated_loudness
 from mixer.limiter import LOOKAHEAD
-from tests.test_mixer_room_music import Ticks, write_tone
+from tests.audio_helpers import Ticks, tone_library, write_audio
 
 RATE = 48_000
 CEILING = 10 ** (-1 / 20)  # -1 dBTP
-
-
-def write_pcm(path: Path, title: str, audio: np.ndarray) -> Path:
-    """A 48 kHz stereo 16-bit FLAC of ``audio`` (``(n, 2)`` floats in -1..1)."""
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
-    with av.open(str(path), "w") as out:
-        out.metadata["title"] = title
-        stream = out.add_stream("flac", rate=RATE, layout="stereo")
-        stream.codec_context.format = "s16"
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
-        frame.sample_rate = RATE
-        frame.pts = 0
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
 
 
 def song(seconds: float, level: float, seed: int) -> np.ndarray:
@@ -53,8 +37,8 @@ def to_db(x: float | np.ndarray) -> float | np.ndarray:
 def test_tracks_mastered_10_db_apart_come_out_at_the_same_loudness(tmp_path: Path) -> None:
     loud_song, quiet_song = song(6.0, 0.9, seed=1), song(6.0, 0.9, seed=2)
     quiet_song *= 10 ** ((integrated_loudness(loud_song) - 10 - integrated_loudness(quiet_song)) / 20)
-    write_pcm(tmp_path / "a.flac", "Loud", loud_song)
-    write_pcm(tmp_path / "b.flac", "Quiet", quiet_song)
+    write_audio(tmp_path / "a.flac", signal=loud_song, title="Loud")
+    write_audio(tmp_path / "b.flac", signal=quiet_song, title="Quiet")
     library = Library(tmp_path)
     loud, quiet = library.scan()
     assert loud.loudness_lufs - quiet.loudness_lufs == pytest.approx(10.0, abs=0.2)
@@ -69,7 +53,7 @@ def test_tracks_mastered_10_db_apart_come_out_at_the_same_loudness(tmp_path: Pat
 
 
 def test_target_and_boost_cap(tmp_path: Path) -> None:
-    write_pcm(tmp_path / "faint.flac", "Faint", song(3.0, 0.01, seed=3))  # about -45 LUFS
+    write_audio(tmp_path / "faint.flac", signal=song(3.0, 0.01, seed=3), title="Faint")  # about -45 LUFS
     library = Library(tmp_path)
     (faint,) = library.scan()
     assert faint.loudness_lufs < -40
@@ -84,11 +68,8 @@ def test_target_and_boost_cap(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def tone_library(tmp_path: Path) -> Library:
-    write_tone(tmp_path / "long.flac", "Long", 441.7, 12.0)
-    library = Library(tmp_path)
-    library.scan()
-    return library
+def long_tone(tmp_path: Path) -> Library:
+    return tone_library(tmp_path, {"Long": (441.7, 12.0)})
 
 
 def gain_db(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -99,8 +80,8 @@ def gain_db(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return to_db(ratio)
 
 
-def test_ducking_dips_12_db_within_50_ms_and_recovers(tone_library: Library) -> None:
-    ducked, ref = RoomMusic(tone_library, crossfade_s=0), RoomMusic(tone_library, crossfade_s=0)
+def test_ducking_dips_12_db_within_50_ms_and_recovers(long_tone: Library) -> None:
+    ducked, ref = RoomMusic(long_tone, crossfade_s=0), RoomMusic(long_tone, crossfade_s=0)
     clock_a, clock_b = Ticks(), Ticks()
     clock_a.run(ducked, 50)
     clock_b.run(ref, 50)
@@ -125,8 +106,8 @@ def test_ducking_dips_12_db_within_50_ms_and_recovers(tone_library: Library) -> 
     assert steps.min() >= -1e-3 and steps.max() < 0.5  # coming up smoothly
 
 
-def test_voice_flapping_per_packet_keeps_the_music_down(tone_library: Library) -> None:
-    ducked, ref = RoomMusic(tone_library, crossfade_s=0), RoomMusic(tone_library, crossfade_s=0)
+def test_voice_flapping_per_packet_keeps_the_music_down(long_tone: Library) -> None:
+    ducked, ref = RoomMusic(long_tone, crossfade_s=0), RoomMusic(long_tone, crossfade_s=0)
     clock_a, clock_b = Ticks(), Ticks()
     outs, refs = [], []
     for n in range(100):
@@ -137,10 +118,10 @@ def test_voice_flapping_per_packet_keeps_the_music_down(tone_library: Library) -
     assert np.nanmax(g) == pytest.approx(-12.0, abs=0.05)
 
 
-def test_ducking_depth_is_configurable(tone_library: Library) -> None:
+def test_ducking_depth_is_configurable(long_tone: Library) -> None:
     for depth in (6.0, 0.0):
-        ducked = RoomMusic(tone_library, crossfade_s=0, ducking_db=24.0)
-        ref = RoomMusic(tone_library, crossfade_s=0)
+        ducked = RoomMusic(long_tone, crossfade_s=0, ducking_db=24.0)
+        ref = RoomMusic(long_tone, crossfade_s=0)
         ducked.set_ducking(depth)
         assert ducked.ducking_db == depth
         ducked.set_voice_active(True)
@@ -173,7 +154,7 @@ def test_boosted_track_with_full_scale_peaks_stays_under_the_ceiling(tmp_path: P
     rng = np.random.default_rng(9)
     for start in range(RATE // 4, len(audio), RATE // 2):  # ...with 1 ms clicks peaking at 0 dBFS
         audio[start : start + 48] += click(rng)[:, None] * 0.969
-    write_pcm(tmp_path / "peaky.flac", "Peaky", audio)
+    write_audio(tmp_path / "peaky.flac", signal=audio, title="Peaky")
     library = Library(tmp_path)
     (track,) = library.scan()
     assert track.loudness_lufs < -16 - 12  # normalization boosts it the full +12 dB: peaks at +12 dBFS

@@ -4,52 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import wave
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 import mixer.library as library_module
 from mixer import Library, Track
+from tests.audio_helpers import write_audio
 
-
-def write_flac(path: Path, seconds: float, **tags: str) -> Path:
-    """A tagged stereo 48 kHz FLAC file of a quiet 440 Hz tone."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = int(48_000 * seconds)
-    mono = (0.2 * np.sin(2 * np.pi * 440 * np.arange(n) / 48_000) * 32767).astype(np.int16)
-    with av.open(str(path), "w") as out:
-        out.metadata.update(tags)
-        stream = out.add_stream("flac", rate=48_000, layout="stereo")
-        stream.codec_context.format = "s16"
-        frame = av.AudioFrame.from_ndarray(
-            np.repeat(mono, 2)[None, :], format="s16", layout="stereo"
-        )
-        frame.sample_rate = 48_000
-        frame.pts = 0
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
-
-
-def write_wav(path: Path, seconds: float, rate: int = 44_100) -> Path:
-    """An untagged mono 16-bit WAV of silence."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"\0\0" * int(rate * seconds))
-    return path
+LEVEL = 0.2  # the tones' peak: -13.98 dBFS
 
 
 def make_library(root: Path) -> Path:
-    write_flac(root / "b" / "zeta.flac", 1.0, title="Zeta", artist="Bravo", album="Second")
-    write_flac(root / "b" / "deep" / "alpha.flac", 2.5, title="Alpha", artist="bravo", album="Two")
-    write_flac(root / "a.flac", 0.5, title="Omega", artist="Alpha Band", album="First")
-    write_wav(root / "no tags here.wav", 1.5)
+    write_audio(root / "b" / "zeta.flac", 1.0, level=LEVEL, title="Zeta", artist="Bravo", album="Second")
+    write_audio(root / "b" / "deep" / "alpha.flac", 2.5, level=LEVEL,
+                title="Alpha", artist="bravo", album="Two")
+    write_audio(root / "a.flac", 0.5, level=LEVEL, title="Omega", artist="Alpha Band", album="First")
+    write_audio(root / "no tags here.wav", 1.5, codec="pcm_s16le", rate=44_100, layout="mono", level=0.0)
     (root / "broken.mp3").write_bytes(b"this is not an mp3 at all" * 10)
     (root / "empty.ogg").write_bytes(b"")
     (root / "notes.txt").write_text("not audio")
@@ -112,8 +83,8 @@ def test_search_is_case_insensitive_on_title_artist_album(tmp_path: Path) -> Non
 
 
 def test_missing_folder_and_several_folders(tmp_path: Path) -> None:
-    write_flac(tmp_path / "one" / "x.flac", 0.2, title="X")
-    write_flac(tmp_path / "two" / "y.flac", 0.2, title="Y")
+    write_audio(tmp_path / "one" / "x.flac", 0.2, level=LEVEL, title="X")
+    write_audio(tmp_path / "two" / "y.flac", 0.2, level=LEVEL, title="Y")
     library = Library([tmp_path / "one", tmp_path / "absent", tmp_path / "two"])
     assert [t.title for t in library.scan()] == ["X", "Y"]
 
@@ -171,8 +142,9 @@ def test_rescan_reads_only_new_and_changed_files(tmp_path: Path, monkeypatch: py
     assert {t.path.name: t for t in library.scan()} == first  # nothing changed: nothing opened
     assert measured == []
 
-    write_flac(root / "new.flac", 0.5, title="New")
-    write_flac(root / "b" / "zeta.flac", 1.5, title="Zeta", artist="Bravo")  # changed: other size
+    write_audio(root / "new.flac", 0.5, level=LEVEL, title="New")
+    # changed: another size
+    write_audio(root / "b" / "zeta.flac", 1.5, level=LEVEL, title="Zeta", artist="Bravo")
     (root / "a.flac").unlink()
     again = {t.path.name: t for t in library.scan()}
     assert sorted(p.name for p in measured) == ["new.flac", "zeta.flac"]
@@ -184,7 +156,7 @@ def test_rescan_reads_only_new_and_changed_files(tmp_path: Path, monkeypatch: py
 
 def test_same_size_but_touched_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     measured = counting_measurements(monkeypatch)
-    path = write_flac(tmp_path / "x.flac", 0.5, title="X")
+    path = write_audio(tmp_path / "x.flac", 0.5, level=LEVEL, title="X")
     library = Library(tmp_path)
     library.scan()
     stat = path.stat()
@@ -217,7 +189,7 @@ def test_known_tracks_are_not_measured_again(tmp_path: Path, monkeypatch: pytest
 
 
 def test_record_round_trip_and_public_view(tmp_path: Path) -> None:
-    write_flac(tmp_path / "x.flac", 0.5, title="X", artist="Y", album="Z")
+    write_audio(tmp_path / "x.flac", 0.5, level=LEVEL, title="X", artist="Y", album="Z")
     (track,) = Library(tmp_path).scan()
     record = track.to_record()
     assert set(record) == {

@@ -7,18 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mixer import Library, RoomMusic
-from tests.test_mixer_room_music import Ticks, events_of, write_tone
+from mixer import RoomMusic
+from tests.audio_helpers import Ticks, events_of, tone_library
 
 TICKS = 30_000  # 10 minutes of 20 ms
 CEILING = 10 ** (-1 / 20)
 
 
 def test_ten_minutes_are_exactly_28_8_million_samples(tmp_path: Path) -> None:
-    for i, seconds in enumerate((3.0, 4.5, 6.0, 2.5)):
-        write_tone(tmp_path / f"{i}.flac", f"T{i}", 200.0 + 37.3 * i, seconds)
-    library = Library(tmp_path)
-    library.scan()
+    tones = {f"T{i}": (200.0 + 37.3 * i, seconds) for i, seconds in enumerate((3.0, 4.5, 6.0, 2.5))}
+    library = tone_library(tmp_path, tones)
     tracks = library.tracks()
     music = RoomMusic(library, crossfade_s=2.0)
     now = events_of(music)

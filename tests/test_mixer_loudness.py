@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from mixer.loudness import IIRFilter, LoudnessMeter, integrated_loudness, k_weighting, measure_file
+from tests.audio_helpers import write_audio
 
 RATE = 48_000
 
@@ -101,15 +101,6 @@ def test_feeding_in_any_chunks_gives_the_same_result() -> None:
 
 
 def test_measure_file_decodes_and_measures(tmp_path: Path) -> None:
-    path = tmp_path / "sine.flac"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("flac", rate=44_100, layout="stereo")  # resampled to 48 kHz to measure
-        stream.codec_context.format = "s16"
-        t = np.arange(44_100 * 5) / 44_100
-        mono = (0.1 * np.sin(2 * np.pi * 997 * t) * 32767).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(np.repeat(mono, 2)[None, :], format="s16", layout="stereo")
-        frame.sample_rate = 44_100
-        frame.pts = 0
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+    # 44.1 kHz: resampled to 48 kHz to measure
+    path = write_audio(tmp_path / "sine.flac", 5.0, rate=44_100, freq=997.0, level=0.1)
     assert measure_file(path) == pytest.approx(-20.0, abs=0.05)

@@ -7,20 +7,12 @@ from pathlib import Path
 import pytest
 
 from mixer import Library, PlayQueue, RoomMusic
-from tests.test_mixer_room_music import TONES, Ticks, events_of, plain, write_tone
+from tests.audio_helpers import Ticks, by_title, events_of, plain, tone_library
 
 
 @pytest.fixture
 def library(tmp_path: Path) -> Library:
-    for title, (freq, seconds) in TONES.items():  # A 1 s, B 1.5 s, C 2 s
-        write_tone(tmp_path / f"{title}.flac", title, freq, seconds)
-    lib = Library(tmp_path)
-    lib.scan()
-    return lib
-
-
-def by_title(library: Library, title: str):  # noqa: ANN201
-    return next(t for t in library.tracks() if t.title == title)
+    return tone_library(tmp_path)  # A 1 s, B 1.5 s, C 2 s
 
 
 def queue_events(music: RoomMusic) -> list[list[dict]]:

@@ -9,74 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
-from mixer import Library, RoomMusic
+from mixer import Library
 from mixer.limiter import LOOKAHEAD
-
-LATENCY_MS = LOOKAHEAD / 48  # the limiter's look-ahead: samples come out 5 ms after they are rendered
-
-# title: (Hz, seconds); whole cycles do not fit, so every track ends mid-wave (a click if cut)
-TONES = {"A": (443.3, 1.0), "B": (661.7, 1.5), "C": (883.1, 2.0)}
-
-
-def write_tone(path: Path, title: str, freq: float, seconds: float) -> None:
-    n = int(48_000 * seconds)
-    mono = (0.5 * np.sin(2 * np.pi * freq * np.arange(n) / 48_000)).astype(np.float32)
-    with av.open(str(path), "w") as out:
-        out.metadata.update({"title": title, "artist": "Test", "album": "Tones"})
-        stream = out.add_stream("flac", rate=48_000, layout="stereo")
-        stream.codec_context.format = "s16"
-        pcm = (np.repeat(mono, 2) * 32767).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
-        frame.sample_rate = 48_000
-        frame.pts = 0
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
+from tests.audio_helpers import (
+    LATENCY_MS,
+    TONE_LEVEL,
+    TONES,
+    Ticks,
+    events_of,
+    plain,
+    tone_library,
+    write_audio,
+)
+from tests.clients import peak_hz
 
 
 @pytest.fixture
 def library(tmp_path: Path) -> Library:
-    for title, (freq, seconds) in TONES.items():
-        write_tone(tmp_path / f"{title}.flac", title, freq, seconds)
-    lib = Library(tmp_path)
-    lib.scan()
-    return lib
-
-
-class Ticks:
-    """A fake room clock: tick n is at n * 20 ms."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def ms(self) -> float:
-        return self.n * 20.0
-
-    def run(self, music: RoomMusic, count: int) -> np.ndarray:
-        frames = []
-        for _ in range(count):
-            frames.append(music.render(self.ms()))
-            self.n += 1
-        return np.concatenate(frames)
-
-
-def plain(library: Library, **kw: object) -> RoomMusic:
-    """A RoomMusic without crossfades or loudness normalization."""
-    return RoomMusic(library, crossfade_s=0, target_lufs=None, **kw)  # type: ignore[arg-type]
-
-
-def events_of(music: RoomMusic) -> list[dict]:
-    seen: list[dict] = []
-    music.on("now_playing", seen.append)
-    return seen
-
-
-def peak_hz(signal: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
-    return float(np.fft.rfftfreq(len(signal), 1 / 48_000)[int(np.argmax(spectrum))])
+    return tone_library(tmp_path)
 
 
 def test_ten_seconds_is_exactly_480000_samples_and_rotation(library: Library) -> None:
@@ -223,7 +176,7 @@ def test_empty_library_gives_silence(tmp_path: Path) -> None:
     assert len(music.next_frame(clock.ms())) > 0
     assert events == []
     # music starts once the library has something
-    write_tone(tmp_path / "late.flac", "Late", 440.0, 1.0)
+    write_audio(tmp_path / "late.flac", 1.0, freq=440.0, level=TONE_LEVEL, title="Late")
     library.scan()
     assert clock.run(music, 5).any()
     assert events[-1]["track"]["title"] == "Late"

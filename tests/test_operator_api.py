@@ -11,37 +11,28 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import create_app
 from signaling.keys import REGISTRY, STORE
 from tests.clients import RoomClient
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.test_live_show import wait_for
-from tests.test_permissions import (
-    AddressedClient,
+from tests.helpers import (
+    ADMIN_TOKEN,
+    OPERATOR,
+    call,
     close_all,
+    create_room,
     host_and,
     join_frames,
+    make_settings,
     refused_join,
     roster,
     settled,
+    start_server,
+    url_of,
+    wait_for,
 )
 
-OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # Addresses of their own (all loopback), so bans here never touch the other tests' clients.
 GLOBAL_BAN_ADDRESS = "127.0.0.3"
 ROOM_BAN_ADDRESS = "127.0.0.4"
-
-
-async def call(http: aiohttp.ClientSession, method: str, url: str, **kwargs: object) -> tuple[int, object]:
-    """The status and the JSON body (None for a 204)."""
-    async with http.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
-        return resp.status, (None if resp.status == 204 else await resp.json())
-
-
-async def create_room(http: aiohttp.ClientSession, base_url: str, title: str) -> dict:
-    status, body = await call(http, "post", f"{base_url}/api/rooms", json={"title": title, "host_name": "H"})
-    assert status == 201, body
-    return body  # type: ignore[return-value]
 
 
 def is_error(body: object, code: str) -> bool:
@@ -86,9 +77,8 @@ async def test_operator_endpoints_refuse_without_the_admin_token(
 
 @pytest.fixture
 async def server_without_admin_token(shared_data_dir: Path) -> AsyncIterator[str]:
-    srv = TestServer(create_app(make_settings(shared_data_dir, admin_token=None)), host="127.0.0.1")
-    await srv.start_server()
-    yield str(srv.make_url("")).rstrip("/")
+    srv = await start_server(make_settings(shared_data_dir, admin_token=None))
+    yield url_of(srv)
     await srv.close()
 
 
@@ -215,13 +205,13 @@ async def test_a_global_ban_by_address_empties_every_room_of_it_but_spares_hosts
 ) -> None:
     rooms = [await create_room(http, base_url, f"Show {i}") for i in range(2)]
     hosts = [
-        await AddressedClient(
+        await RoomClient(
             base_url, r["room_id"], "H", token=r["host_token"], local_ip=GLOBAL_BAN_ADDRESS
         ).connect()
         for r in rooms
     ]
     banned = [
-        await AddressedClient(base_url, r["room_id"], "B", local_ip=GLOBAL_BAN_ADDRESS).connect()
+        await RoomClient(base_url, r["room_id"], "B", local_ip=GLOBAL_BAN_ADDRESS).connect()
         for r in rooms
     ]
     others = [await RoomClient(base_url, r["room_id"], "Other").connect() for r in rooms]
@@ -261,8 +251,8 @@ async def test_a_room_ban_by_address_leaves_other_rooms_alone(
     base_url: str, room: dict, http: aiohttp.ClientSession
 ) -> None:
     elsewhere = await create_room(http, base_url, "Elsewhere")
-    here = await AddressedClient(base_url, room["room_id"], "Here", local_ip=ROOM_BAN_ADDRESS).connect()
-    there = await AddressedClient(
+    here = await RoomClient(base_url, room["room_id"], "Here", local_ip=ROOM_BAN_ADDRESS).connect()
+    there = await RoomClient(
         base_url, elsewhere["room_id"], "There", local_ip=ROOM_BAN_ADDRESS
     ).connect()
     await settled(here, there)

@@ -19,17 +19,22 @@ from aiohttp.test_utils import TestServer
 
 from mixer import Library, RoomMusic, ensure_demo_library
 from mixer.synth import DEMO_DIR
-from signaling.app import create_app
 from signaling.http.metrics import resident_bytes
 from signaling.keys import LIBRARY, SCANS, SETTINGS, STORE
 from signaling.store import SCHEMA_VERSION, Store, schema
-from tests.clients import RoomClient
-from tests.conftest import make_settings
-from tests.test_library_sync import write_audio
-from tests.test_live_show import wait_for
-from tests.test_mixer_room_music import TONES, Ticks, events_of, peak_hz, plain, write_tone
-from tests.test_operator_api import OPERATOR, call, create_room
-from tests.test_permissions import close_all
+from tests.audio_helpers import TONES, Ticks, by_title, events_of, plain, tone_library, write_audio
+from tests.clients import RoomClient, peak_hz
+from tests.helpers import (
+    OPERATOR,
+    call,
+    close_all,
+    create_room,
+    make_settings,
+    start_server,
+    upload,
+    url_of,
+    wait_for,
+)
 
 # --- the database upgrade -------------------------------------------------------------------
 
@@ -91,15 +96,7 @@ def test_a_removed_track_stays_out_of_scans_until_put_back(tmp_path: Path) -> No
 
 @pytest.fixture
 def library(tmp_path: Path) -> Library:
-    for title, (freq, seconds) in TONES.items():  # A 1 s, B 1.5 s, C 2 s
-        write_tone(tmp_path / f"{title}.flac", title, freq, seconds)
-    lib = Library(tmp_path)
-    lib.scan()
-    return lib
-
-
-def by_title(library: Library, title: str):  # noqa: ANN201
-    return next(t for t in library.tracks() if t.title == title)
+    return tone_library(tmp_path)  # A 1 s, B 1.5 s, C 2 s
 
 
 def test_a_removed_track_leaves_the_library_and_its_later_scans(library: Library, tmp_path: Path) -> None:
@@ -186,14 +183,9 @@ async def own_server(tmp_path: Path, shared_data_dir: Path) -> AsyncIterator[Tes
     """A server whose library these tests may cut into (the demo music copied, not synthesized)."""
     data = tmp_path / "data"
     shutil.copytree(ensure_demo_library(shared_data_dir), data / DEMO_DIR)
-    srv = TestServer(create_app(make_settings(data)), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(make_settings(data))
     yield srv
     await srv.close()
-
-
-def url_of(srv: TestServer) -> str:
-    return str(srv.make_url("")).rstrip("/")
 
 
 async def track_ids(http: aiohttp.ClientSession, base: str, q: str = "") -> list[str]:
@@ -207,15 +199,6 @@ def last(client: RoomClient, kind: str) -> dict:
     return client.messages[kind][-1] if client.messages[kind] else {"track": {"track_id": None}, "queue": []}
 
 
-async def upload(http: aiohttp.ClientSession, base: str, path: Path, token: str) -> dict:
-    form = aiohttp.FormData()
-    form.add_field("file", path.read_bytes(), filename=path.name, content_type="application/octet-stream")
-    headers = {"Authorization": f"Bearer {token}"}
-    status, track = await call(http, "post", f"{base}/api/tracks", data=form, headers=headers)
-    assert status == 201, track
-    return track  # type: ignore[return-value]
-
-
 async def test_deleting_an_upload_that_plays_now_skips_it_everywhere_and_removes_its_file(
     own_server: TestServer, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
@@ -224,7 +207,8 @@ async def test_deleting_an_upload_that_plays_now_skips_it_everywhere_and_removes
     host = await RoomClient(base, room["room_id"], "Hosty", token=room["host_token"]).connect()
     listener = await RoomClient(base, room["room_id"], "Ears").connect()
     song = write_audio(tmp_path / "made" / "Gone Song.flac", 20.0, title="Gone Song", artist="Op Test")
-    track = await upload(http, base, song, room["host_token"])
+    status, track = await upload(http, base, song.read_bytes(), song.name, room["host_token"])
+    assert status == 201, track
     tid = track["track_id"]
     stored = Path(own_server.app[STORE].track(tid)["path"])  # type: ignore[index]
     assert stored.is_file() and stored.parent.name == "uploads"
@@ -246,7 +230,8 @@ async def test_deleting_an_upload_that_plays_now_skips_it_everywhere_and_removes
     assert entry["action"] == "operator_delete_track" and entry["target_id"] == tid
     assert entry["detail"] == {"title": "Gone Song", "artist": "Op Test", "upload": True}
 
-    again = await upload(http, base, song, room["host_token"])  # the same name may come back
+    status, again = await upload(http, base, song.read_bytes(), song.name, room["host_token"])
+    assert status == 201, again  # the same name may come back
     assert again["track_id"] == tid and tid in await track_ids(http, base, "Gone Song")
     await close_all(host, listener)
 
@@ -271,8 +256,7 @@ async def test_a_music_folder_track_is_deleted_from_the_library_but_its_file_is_
     await own_server.close()
     with Store.in_data_dir(data_dir) as store:  # what the next start reads
         assert store.track(tid) is None and store.removed_track_paths() == [str(path)]
-    restarted = TestServer(create_app(make_settings(data_dir)), host="127.0.0.1")
-    await restarted.start_server()
+    restarted = await start_server(make_settings(data_dir))
     try:  # and after a restart, the track is in neither the library nor the rotation
         assert restarted.app[LIBRARY].get(tid) is None
         assert tid not in [t.track_id for t in restarted.app[LIBRARY].tracks()]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
-from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -13,8 +11,16 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 
 from signaling.keys import REGISTRY, STORE
 from tests.clients import EncodedToneTrack, RoomClient
-from tests.conftest import ADMIN_TOKEN
-from tests.test_live_show import wait_for
+from tests.helpers import (
+    OPERATOR,
+    close_all,
+    fresh_welcome,
+    host_and,
+    refused_join,
+    roster,
+    settled,
+    wait_for,
+)
 
 OTHER_ADDRESS = "127.0.0.2"  # loopback too: a second client address for address bans
 WATCHED = (
@@ -27,67 +33,6 @@ WATCHED = (
     "queue",
     "answer",
 )
-
-
-class AddressedClient(RoomClient):
-    """A RoomClient whose TCP connection leaves from ``local_ip``."""
-
-    def __init__(self, *args: Any, local_ip: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.local_ip = local_ip
-
-    async def connect(self, expect_welcome: bool = True) -> RoomClient:
-        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(self.local_ip, 0)))
-        params = {"name": self.name, **({"token": self.token} if self.token else {})}
-        url = f"{self.base_url}/api/rooms/{self.room_id}/ws"
-        self._ws = await self._http.ws_connect(url, params=params, max_msg_size=0)
-        self._tasks.append(asyncio.ensure_future(self._read()))
-        if expect_welcome:
-            self.welcome = await self.next("welcome")
-        return self
-
-    async def _answer_sub(self, msg: dict) -> None:
-        # A participant kicked while answering its sub offer finds the socket closing; the base
-        # client's reader would die on that send and never read `kicked` nor the close code.
-        with contextlib.suppress(ConnectionError):
-            await super()._answer_sub(msg)
-
-
-async def join_frames(
-    base_url: str, room_id: str, name: str, token: str | None = None, local_ip: str | None = None
-) -> tuple[dict, int | None]:
-    """Join with a bare socket: the first frame and, if the server closes at once, the close code."""
-    connector = aiohttp.TCPConnector(local_addr=(local_ip, 0)) if local_ip else None
-    params = {"name": name, **({"token": token} if token else {})}
-    async with aiohttp.ClientSession(connector=connector) as http:
-        ws = await http.ws_connect(f"{base_url}/api/rooms/{room_id}/ws", params=params)
-        first = await ws.receive_json(timeout=5)
-        code = None
-        if first["type"] == "error":
-            closing = await ws.receive(timeout=5)
-            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closing
-            code = ws.close_code
-        await ws.close()
-    return first, code
-
-
-async def refused_join(base_url: str, room_id: str, name: str, **kwargs: Any) -> tuple[str, int | None]:
-    frame, code = await join_frames(base_url, room_id, name, **kwargs)
-    assert frame["type"] == "error", f"{name} was let in: {frame['type']}"
-    return frame["code"], code
-
-
-async def fresh_welcome(base_url: str, room_id: str) -> dict:
-    """What a newcomer sees right now (participants other than the newcomer, chat, queue)."""
-    welcome, _ = await join_frames(base_url, room_id, "Observer")
-    assert welcome["type"] == "welcome", welcome
-    welcome["participants"] = [p for p in welcome["participants"] if p["name"] != "Observer"]
-    return welcome
-
-
-async def roster(base_url: str, room_id: str) -> dict[str, dict]:
-    welcome = await fresh_welcome(base_url, room_id)
-    return {p["participant_id"]: p for p in welcome["participants"]}
 
 
 async def barrier(*clients: RoomClient) -> None:
@@ -113,28 +58,11 @@ async def assert_refused(
     assert await roster(base_url, room_id) == before_roster, f"{message['type']} refused but changed"
 
 
-async def host_and(base_url: str, room: dict, *names: str) -> tuple[RoomClient, list[RoomClient]]:
-    host = await RoomClient(base_url, room["room_id"], "Hosty", token=room["host_token"]).connect()
-    assert host.welcome["role"] == "host"
-    others = [await RoomClient(base_url, room["room_id"], name).connect() for name in names]
-    return host, others
-
-
 async def promote(host: RoomClient, who: RoomClient, role: str = "speaker") -> None:
     kind = "promote" if role == "speaker" else "make_moderator"
     reply = await host.request({"type": kind, "participant_id": who.participant_id})
     assert reply["type"] == "ack", reply
     assert (await who.next("role_changed"))["role"] == role
-
-
-async def settled(*clients: RoomClient) -> None:
-    """Their ``sub`` connections are up (no answer of theirs is still in flight)."""
-    for c in clients:
-        await wait_for(lambda c=c: c.sub is not None and c.sub.connectionState == "connected")
-
-
-async def close_all(*clients: RoomClient) -> None:
-    await asyncio.gather(*(c.close() for c in clients))
 
 
 # --- a listener --------------------------------------------------------------------------
@@ -277,7 +205,7 @@ async def test_a_moderator_cannot_act_on_the_host_nor_make_moderators(
 async def test_a_banned_participant_cannot_come_back(base_url: str, room: dict) -> None:
     rid = room["room_id"]
     host, (bystander,) = await host_and(base_url, room, "Bystander")
-    victim = await AddressedClient(base_url, rid, "Victim", local_ip=OTHER_ADDRESS).connect()
+    victim = await RoomClient(base_url, rid, "Victim", local_ip=OTHER_ADDRESS).connect()
     token = victim.welcome["resume_token"]
     await settled(victim)
     reply = await host.request({"type": "kick", "participant_id": victim.participant_id, "ban": True})
@@ -304,11 +232,10 @@ async def test_an_operator_ban_by_address_keeps_new_joins_out(
 ) -> None:
     rid = room["room_id"]
     host, (bystander,) = await host_and(base_url, room, "Bystander")
-    spammer = await AddressedClient(base_url, rid, "Spammer", local_ip=OTHER_ADDRESS).connect()
+    spammer = await RoomClient(base_url, rid, "Spammer", local_ip=OTHER_ADDRESS).connect()
     await settled(spammer)
     body = {"ip": OTHER_ADDRESS, "reason": "spam", "room_id": rid}
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    async with http.post(f"{base_url}/api/bans", json=body, headers=headers) as resp:
+    async with http.post(f"{base_url}/api/bans", json=body, headers=OPERATOR) as resp:
         assert resp.status == 201, await resp.text()
     await wait_for(lambda: spammer.close_code is not None)
     assert spammer.close_code == 4003 and spammer.messages["kicked"]

@@ -12,7 +12,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -20,18 +20,12 @@ import pytest
 from sfu.pipe import PipeEndpoint
 from sfu.pipe_wire import MIN_DATAGRAM, ReplayWindow, Sealer, new_key
 from sfu.producer import Counters, Producer
+from tests.helpers import wait_for
 from tests.packet_helpers import listener, rtp_sent
 
 KEY = new_key()
 FRAME = 960
 Packet = tuple[bytes, int, int, bool]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.005)
 
 
 @pytest.fixture
@@ -106,7 +100,7 @@ async def test_packets_forwarded_on_a_arrive_at_bs_producer_byte_identical_in_or
         source.forward(*packet)
         if i % 10 == 9:
             await asyncio.sleep(0.002)  # paced a little, as a room's clock would
-    await until(lambda: len(wire.sent) == len(sent))
+    await wait_for(lambda: len(wire.sent) == len(sent))
 
     out = rtp_sent(wire)
     assert [p.payload for p in out] == [p[0] for p in sent]
@@ -128,7 +122,7 @@ async def test_the_sequence_wrap_at_0xffff_passes_the_replay_window(
 
     for packet in sent:
         source.forward(*packet)
-    await until(lambda: len(received) == 12)
+    await wait_for(lambda: len(received) == 12)
 
     assert received == sent
     assert [p[2] for p in received][5:8] == [0xFFFF, 0, 1]
@@ -146,13 +140,13 @@ async def test_the_producers_audio_level_reaches_the_remote_producer(
     source.audio_level, source.audio_level_at = 30, time.monotonic() * 1000.0
 
     source.forward(b"loud", 960, 1)
-    await until(lambda: remote.audio_level == 30)
+    await wait_for(lambda: remote.audio_level == 30)
 
     assert remote.talking(time.monotonic() * 1000.0)
     source.audio_level_at -= 1000.0  # an old level says nothing: not sent
     remote.audio_level = 127
     source.forward(b"quiet", 1920, 2)
-    await until(lambda: side_b.counters.received == 2)
+    await wait_for(lambda: side_b.counters.received == 2)
     assert remote.audio_level == 127
 
 
@@ -170,7 +164,7 @@ async def test_one_producer_piped_to_two_workers_reaches_both(side_a: PipeEndpoi
     sent = frames(50)
     for packet in sent:
         source.forward(*packet)
-    await until(lambda: all(len(inbox) == 50 for inbox in got))
+    await wait_for(lambda: all(len(inbox) == 50 for inbox in got))
 
     assert got == [sent, sent]
     for other in others:
@@ -193,10 +187,10 @@ async def test_bad_datagrams_are_dropped_and_counted_and_the_stream_goes_on(
     for data in bad:
         stranger.sendto(data, side_b.address)
     c = side_b.counters
-    await until(lambda: c.dropped_malformed + c.dropped_unknown + c.dropped_auth == len(bad))
+    await wait_for(lambda: c.dropped_malformed + c.dropped_unknown + c.dropped_auth == len(bad))
 
     source.forward(b"still-here", 960, 1)
-    await until(lambda: len(received) == 1)
+    await wait_for(lambda: len(received) == 1)
 
     assert received == [(b"still-here", 960, 1, False)]
     assert c.dropped_malformed == 3, "empty, shorter than a keepalive, random junk"
@@ -253,7 +247,7 @@ async def test_a_pinned_stream_drops_datagrams_from_any_other_address(
     side_b.bind(stream_id, lambda *packet: received.append(packet), remote=side_a.address)
 
     stranger.sendto(sealed(stream_id), side_b.address)  # right key, wrong sender
-    await until(lambda: side_b.counters.dropped_unknown == 1)
+    await wait_for(lambda: side_b.counters.dropped_unknown == 1)
     side_b.receive(sealed(stream_id, index=2), side_a.address)
 
     assert side_b.streams[stream_id].dropped_unknown == 1
@@ -289,7 +283,7 @@ async def test_a_removed_sink_says_bye_and_the_receiver_emits_stream_stopped(
     (sink,) = side_a.sinks
 
     side_a.remove_sink(sink)
-    await until(lambda: stopped != [])
+    await wait_for(lambda: stopped != [])
 
     assert stopped == [(stream_id, "bye")]
     assert side_a.sinks == set() and source.consumers == ()
@@ -306,7 +300,7 @@ async def test_a_closing_source_producer_takes_its_sinks_with_it(
     source, _, stream_id = piped(side_a, side_b)
 
     source.close()
-    await until(lambda: stopped != [])
+    await wait_for(lambda: stopped != [])
 
     assert stopped == [(stream_id, "bye")] and side_a.sinks == set()
 
@@ -318,12 +312,12 @@ async def test_a_sender_gone_without_a_word_is_noticed_after_stale_after(
     side_b.on("stream_stopped", lambda sid, reason: stopped.append((sid, reason, time.monotonic())))
     source, received, stream_id = piped(side_a, side_b)
     source.forward(b"last words", 0, 1)
-    await until(lambda: received != [])
+    await wait_for(lambda: received != [])
     gone_at = time.monotonic()
 
     assert side_a.transport is not None
     side_a.transport.abort()  # the worker died: no bye, no keepalives
-    await until(lambda: stopped != [], timeout=2.0)
+    await wait_for(lambda: stopped != [], timeout=2.0)
 
     ((sid, reason, at),) = stopped
     assert (sid, reason) == (stream_id, "timeout")
@@ -366,7 +360,7 @@ async def test_a_sender_endpoint_closing_says_bye_on_every_stream(side_b: PipeEn
     ids = {piped(leaving, side_b)[2] for _ in range(3)}
 
     await leaving.close()  # a worker draining on SIGTERM
-    await until(lambda: len(stopped) == 3)
+    await wait_for(lambda: len(stopped) == 3)
 
     assert set(stopped) == {(stream_id, "bye") for stream_id in ids}
 
@@ -389,11 +383,11 @@ async def test_a_failing_listener_or_handler_neither_raises_nor_stops_the_checks
     side_b.bind(noisy, failing_handler)
     sink = side_a.add_sink(Producer("voice", "dave", Counters()), side_b.address, noisy)
     sink.send(b"x", 0, 1, False, 0.0)
-    await until(lambda: side_b.counters.forward_errors == 1)
+    await wait_for(lambda: side_b.counters.forward_errors == 1)
 
     assert side_a.transport is not None
     side_a.transport.abort()  # no bye: both streams go silent
-    await until(lambda: len(stopped) == 2, timeout=2.0)
+    await wait_for(lambda: len(stopped) == 2, timeout=2.0)
 
     assert set(stopped) == {quiet, noisy}, "the second stream still timed out after the first failed"
     assert loop_errors == []
@@ -409,7 +403,7 @@ async def test_timed_endpoints_report_the_cpu_per_packet_and_untimed_ones_do_not
         source, received, stream_id = piped(a, b)
         for packet in frames(64):
             source.forward(*packet)
-        await until(lambda received=received: len(received) == 64)
+        await wait_for(lambda received=received: len(received) == 64)
 
     timed, untimed = timed_a.stats(), side_a.stats()
     assert 0 < timed["tx_us_per_packet"] < 1000 and 0 < timed_b.stats()["rx_us_per_packet"] < 1000
@@ -425,6 +419,10 @@ async def test_timed_endpoints_report_the_cpu_per_packet_and_untimed_ones_do_not
 def test_no_nonce_repeats_within_an_endpoint_nor_after_a_restart_with_the_same_sender_id() -> None:
     first = Sealer(KEY, sender_id=1)
     nonces = [first.seal(0, 127, 5, i, 0, 0, b"")[8:20] for i in range(1000)]
+    # The counter starts at the wall clock in microseconds: it stays ahead of any earlier
+    # life as long as a restart takes longer than a microsecond per packet sent (no real
+    # restart is that quick; sealing these 1,000 can be).
+    time.sleep(0.002)
     restarted = Sealer(KEY, sender_id=1)
     later = restarted.seal(0, 127, 5, 1, 0, 0, b"")[8:20]
 
@@ -468,5 +466,5 @@ async def test_the_loop_error_fixture_sees_what_a_datagram_callback_raises(
     side_b.receive = explode  # type: ignore[method-assign]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(b"anything", side_b.address)
-        await until(lambda: loop_errors != [])
+        await wait_for(lambda: loop_errors != [])
     assert isinstance(loop_errors[0].get("exception"), RuntimeError)

@@ -19,7 +19,7 @@ from sfu.producer import Counters, Producer
 from sfu.publisher import PublisherPeer
 from sfu.subscriber import SubscriberPeer
 from tests.clients import EncodedToneTrack, observe_packets
-from tests.test_pipe import until
+from tests.helpers import wait_for
 
 
 async def listen(subscriber: SubscriberPeer, producer: Producer) -> tuple[RTCPeerConnection, list[bytes]]:
@@ -80,7 +80,7 @@ async def test_a_host_on_worker_a_is_heard_byte_identical_by_a_listener_on_worke
     track = EncodedToneTrack(880.0)
     host_pc = await publish(publisher, track)
 
-    await until(lambda: len(heard) >= 150, timeout=20.0)
+    await wait_for(lambda: len(heard) >= 150, timeout=20.0)
 
     at = positions_in(track.sent, heard)
     span = at[-1] - at[0] + 1

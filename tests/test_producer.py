@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import pytest
 
 from sfu.producer import Counters, Producer
+from tests.helpers import wait_for
 from tests.packet_helpers import listener, rtp_sent, sequences, timestamps
 
 FRAME = 960
@@ -29,13 +29,6 @@ def forward_run(producer: Producer, first_seq: int, count: int, marker_first: bo
     for i in range(count):
         seq = first_seq + i
         producer.forward(f"frame-{seq}".encode(), seq * FRAME, seq, marker_first and i == 0)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 1.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.005)
 
 
 # --- live and audience feeds ----------------------------------------------------------------------
@@ -82,7 +75,7 @@ async def test_the_audience_gets_packets_only_after_the_delay_and_in_order(produ
         await asyncio.sleep(0.004)
 
     assert sequences(stage_socket) == [1, 2, 3, 4, 5]
-    await until(lambda: len(audience_socket.sent) == 5)
+    await wait_for(lambda: len(audience_socket.sent) == 5)
 
     assert sequences(audience_socket) == [1, 2, 3, 4, 5]
     assert timestamps(audience_socket) == [seq * FRAME for seq in range(1, 6)]

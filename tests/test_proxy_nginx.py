@@ -19,20 +19,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import create_app
-from signaling.keys import REGISTRY, STORE
-from tests.clients import RoomClient
-from tests.conftest import make_settings
+from signaling.keys import STORE
+from tests.clients import RoomClient, session_from
 from tests.daemons import Nginx
-from tests.test_live_show import wait_for
+from tests.helpers import MakeServer, call, join_frames, url_of, wait_for
 
 HOST_IP, ALICE_IP, BOB_IP, CAROL_IP = "127.0.0.4", "127.0.0.2", "127.0.0.3", "127.0.0.5"
 NGINX_SIDE = ["127.0.0.1/32"]
-
-
-def session_from(local_ip: str) -> aiohttp.ClientSession:
-    """An HTTP client whose connections leave from ``local_ip`` and take the self-signed certificate."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(local_ip, 0), ssl=False))
 
 
 class ProxiedClient(RoomClient):
@@ -40,19 +33,8 @@ class ProxiedClient(RoomClient):
 
     def __init__(self, base_url: str, room_id: str, name: str, token: str | None = None, *,
                  local_ip: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(base_url, room_id, name, token)
-        self.local_ip = local_ip
-        self.headers = {"Origin": base_url, **(headers or {})}
-
-    async def connect(self, expect_welcome: bool = True) -> RoomClient:
-        self._http = session_from(self.local_ip)
-        params = {"name": self.name, **({"token": self.token} if self.token else {})}
-        url = f"{self.base_url}/api/rooms/{self.room_id}/ws"
-        self._ws = await self._http.ws_connect(url, params=params, headers=self.headers, max_msg_size=0)
-        self._tasks.append(asyncio.ensure_future(self._read()))
-        if expect_welcome:
-            self.welcome = await self.next("welcome")
-        return self
+        super().__init__(base_url, room_id, name, token, local_ip=local_ip,
+                         headers={"Origin": base_url, **(headers or {})})
 
     async def _answer_sub(self, msg: dict) -> None:
         # Media is not what these tests look at; answering could race a kick's close.
@@ -61,18 +43,9 @@ class ProxiedClient(RoomClient):
 
 async def first_frame(base_url: str, room_id: str, name: str, local_ip: str,
                       headers: dict[str, str] | None = None) -> tuple[dict, int | None]:
-    """Join with a bare socket: the first frame, and the close code if the server refused."""
-    async with session_from(local_ip) as http:
-        ws = await http.ws_connect(f"{base_url}/api/rooms/{room_id}/ws", params={"name": name},
-                                   headers={"Origin": base_url, **(headers or {})})
-        first = await ws.receive_json(timeout=5)
-        code = None
-        if first["type"] == "error":
-            closing = await ws.receive(timeout=5)
-            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), closing
-            code = ws.close_code
-        await ws.close()
-    return first, code
+    """``join_frames`` as a browser would join: with the page's Origin."""
+    return await join_frames(base_url, room_id, name, local_ip=local_ip,
+                             headers={"Origin": base_url, **(headers or {})})
 
 
 @dataclass
@@ -84,7 +57,7 @@ class Front:
 
     @property
     def direct_url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
+        return url_of(self.server)
 
     @property
     def url(self) -> str:
@@ -96,37 +69,32 @@ class Front:
         return [ban for ban in self.server.app[STORE].bans() if ban["room_id"] == room_id]
 
     async def create_room(self, local_ip: str = HOST_IP, base: str | None = None) -> tuple[int, dict]:
-        async with session_from(local_ip) as http, http.post(
-            f"{base or self.url}/api/rooms", json={"title": "Proxied show", "host_name": "Hosty"}
-        ) as resp:
-            return resp.status, await resp.json()
+        """Whatever the server says (the status too: some tests expect a refusal)."""
+        body = {"title": "Proxied show", "host_name": "Hosty"}
+        async with session_from(local_ip) as http:
+            return await call(http, "post", f"{base or self.url}/api/rooms", json=body)  # type: ignore[return-value]
 
 
 Start = Callable[..., Awaitable[Front]]
 
 
 @pytest.fixture
-async def start(shared_data_dir: Path, tmp_path: Path) -> AsyncIterator[Start]:
+async def start(make_server: MakeServer, tmp_path: Path) -> AsyncIterator[Start]:
     """``await start(nginx=True, **settings)``: a server (and nginx before it), all stopped at the end."""
     fronts: list[Front] = []
 
     async def make(nginx: bool = True, **overrides: object) -> Front:
-        server = TestServer(create_app(make_settings(shared_data_dir, **overrides)), host="127.0.0.1")
-        await server.start_server()
-        front = Front(server, None)
+        front = Front(await make_server(**overrides), None)
         fronts.append(front)
         if nginx:
-            front.nginx = Nginx(tmp_path / f"nginx{len(fronts)}", server.port or 0)
+            front.nginx = Nginx(tmp_path / f"nginx{len(fronts)}", front.server.port or 0)
             front.nginx.daemon.start()
         return front
 
     yield make
-    for front in fronts:
+    for front in fronts:  # the servers stop after this (make_server's end)
         if front.nginx is not None:
             front.nginx.daemon.stop()
-        for room_id in list(front.server.app[REGISTRY].rooms):
-            front.server.app[STORE].end_room(room_id)
-        await front.server.close()
 
 
 async def test_nginx_accepts_the_shipped_site(start: Start) -> None:

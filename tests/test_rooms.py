@@ -10,27 +10,24 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import create_app
-from signaling.keys import REGISTRY, STORE
+from signaling.keys import REGISTRY
 from tests.clients import RoomClient
-from tests.conftest import make_settings
-from tests.test_live_show import wait_for
+from tests.helpers import (
+    create_room,
+    make_settings,
+    refused_join,
+    start_server,
+    stop_server,
+    url_of,
+    wait_for,
+)
 
 
 @pytest.fixture
 async def quick_grace_server(shared_data_dir: Path) -> AsyncIterator[TestServer]:
-    srv = TestServer(create_app(make_settings(shared_data_dir, host_grace_s=1.0)), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(make_settings(shared_data_dir, host_grace_s=1.0))
     yield srv
-    for room_id in list(srv.app[REGISTRY].rooms):
-        srv.app[STORE].end_room(room_id)
-    await srv.close()
-
-
-async def make_room(base: str) -> dict:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/api/rooms", json={"title": "T", "host_name": "H"}) as resp:
-            return await resp.json()
+    await stop_server(srv)
 
 
 async def test_the_show_goes_on_while_the_host_reconnects(base_url: str, room: dict) -> None:
@@ -49,9 +46,11 @@ async def test_the_show_goes_on_while_the_host_reconnects(base_url: str, room: d
     await asyncio.gather(back.close(), listener.close())
 
 
-async def test_without_a_host_for_the_grace_period_the_show_ends(quick_grace_server: TestServer) -> None:
-    base = str(quick_grace_server.make_url("")).rstrip("/")
-    room = await make_room(base)
+async def test_without_a_host_for_the_grace_period_the_show_ends(
+    quick_grace_server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    base = url_of(quick_grace_server)
+    room = await create_room(http, base, "T", "H")
     host = await RoomClient(base, room["room_id"], "H", token=room["host_token"]).connect()
     listener = await RoomClient(base, room["room_id"], "Lis").connect()
     await host.close()
@@ -93,38 +92,28 @@ async def test_a_listener_who_drops_comes_back_with_name_and_raised_hand(base_ur
 @pytest.fixture
 async def strict_server(shared_data_dir: Path) -> AsyncIterator[TestServer]:
     settings = make_settings(shared_data_dir, max_participants=2, join_rate=4, room_create_rate=2)
-    srv = TestServer(create_app(settings), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(settings)
     yield srv
-    for room_id in list(srv.app[REGISTRY].rooms):
-        srv.app[STORE].end_room(room_id)
-    await srv.close()
+    await stop_server(srv)
 
 
-async def refused_join(base: str, room_id: str) -> tuple[dict, int | None]:
-    async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{base}/api/rooms/{room_id}/ws", params={"name": "X"})
-        error = await ws.receive_json(timeout=5)
-        closing = await ws.receive(timeout=5)
-        return error, closing.data
-
-
-async def test_join_limits_room_full_and_rate_limited(strict_server: TestServer) -> None:
-    base = str(strict_server.make_url("")).rstrip("/")
-    room = await make_room(base)
+async def test_join_limits_room_full_and_rate_limited(
+    strict_server: TestServer, http: aiohttp.ClientSession
+) -> None:
+    base = url_of(strict_server)
+    room = await create_room(http, base, "T", "H")
     inside = [await RoomClient(base, room["room_id"], f"L{i}").connect() for i in range(2)]
-    error, code = await refused_join(base, room["room_id"])
-    assert (error["code"], code) == ("room_full", 4503)
-    error, code = await refused_join(base, room["room_id"])  # the 4th join in 10 s: still allowed
-    assert (error["code"], code) == ("room_full", 4503)
-    error, code = await refused_join(base, room["room_id"])  # the 5th: over the join rate
-    assert (error["code"], code) == ("rate_limited", 4429)
+    assert await refused_join(base, room["room_id"], "X") == ("room_full", 4503)
+    # the 4th join in 10 s: still allowed
+    assert await refused_join(base, room["room_id"], "X") == ("room_full", 4503)
+    # the 5th: over the join rate
+    assert await refused_join(base, room["room_id"], "X") == ("rate_limited", 4429)
     assert (await inside[0].request({"type": "ping", "t": 1}))["type"] == "ack"
     await asyncio.gather(*(c.close() for c in inside))
 
 
 async def test_room_creation_is_rate_limited_per_address(strict_server: TestServer) -> None:
-    base = str(strict_server.make_url("")).rstrip("/")
+    base = url_of(strict_server)
     async with aiohttp.ClientSession() as http:
         statuses = []
         for _ in range(3):

@@ -9,11 +9,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from signaling.app import create_app
-from signaling.keys import REGISTRY, STORE
 from signaling.model.wordfilter import WordFilter
 from tests.clients import RoomClient
-from tests.conftest import make_settings
+from tests.helpers import make_settings, start_server, stop_server, url_of
 
 
 def test_listed_words_are_masked_whatever_their_case_or_accents() -> None:
@@ -39,18 +37,15 @@ async def ruled_server(shared_data_dir: Path, tmp_path: Path) -> AsyncIterator[T
     words = tmp_path / "words.txt"
     words.write_text("bleep\n", encoding="utf-8")
     settings = make_settings(shared_data_dir, rules_file=rules, word_filter=words)
-    srv = TestServer(create_app(settings), host="127.0.0.1")
-    await srv.start_server()
+    srv = await start_server(settings)
     yield srv
-    for room_id in list(srv.app[REGISTRY].rooms):
-        srv.app[STORE].end_room(room_id)
-    await srv.close()
+    await stop_server(srv)
 
 
 async def test_rooms_show_the_operators_rules_then_the_hosts_and_chat_is_filtered(
     ruled_server: TestServer,
 ) -> None:
-    base = str(ruled_server.make_url("")).rstrip("/")
+    base = url_of(ruled_server)
     async with aiohttp.ClientSession() as http:
         body = {"title": "T", "host_name": "H", "rules": ["Keep it about music."]}
         async with http.post(f"{base}/api/rooms", json=body) as resp:

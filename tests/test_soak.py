@@ -30,7 +30,7 @@ from loadtest.soak_figures import MAX_KB_PER_JOIN, Reading, slope, verdict
 from sfu.worker import SWEEP_MIN_CLOSED, SWEEP_QUIET_S, Sweeper
 from signaling.keys import REGISTRY, WORKER
 from tests.clients import RoomClient
-from tests.test_live_show import wait_for
+from tests.helpers import wait_for
 
 
 def soak_command(server: LocalServer, out: Path, minutes: float, cpu: str | None) -> list[str]:

@@ -12,7 +12,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 
 from signaling.keys import REGISTRY
 from tests.clients import EncodedToneTrack, RoomClient, band_level
-from tests.test_live_show import on_air, wait_for
+from tests.helpers import on_air, wait_for
 
 
 async def bring_on_stage(host: RoomClient, caller: RoomClient, freq: float) -> EncodedToneTrack:

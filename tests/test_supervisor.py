@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from signaling.cluster import Supervisor, WorkerSpec, resolve_workers, reuse_port_works
+from tests.daemons import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,12 +54,6 @@ app, port, ignore_term, grace = sys.argv[1:5]
 specs = [WorkerSpec(f"w{i}", [sys.executable, app, port, ignore_term]) for i in (1, 2)]
 sys.exit(Supervisor(specs, grace_s=float(grace)).main())
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_state(pid: int) -> tuple[str, int] | None:

@@ -21,7 +21,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from tests.clients import RoomClient, observe_packets
-from tests.test_live_show import wait_for
+from tests.helpers import wait_for
 
 HOLD_MS = 150.0
 

@@ -17,15 +17,13 @@ from aiohttp.test_utils import TestServer
 
 from mixer import ensure_demo_library
 from mixer.synth import DEMO_DIR
-from signaling.app import create_app
-from signaling.config import Settings
 from signaling.errors import ApiError
 from signaling.http.tracks import safe_filename
 from signaling.keys import LIBRARY, SCANS, SETTINGS, STORE
 from signaling.model.audio_check import check_audio
+from tests.audio_helpers import write_audio
 from tests.clients import RoomClient
-from tests.conftest import ADMIN_TOKEN, make_settings
-from tests.test_library_sync import write_audio
+from tests.helpers import OPERATOR, create_room, make_settings, start_server, upload, url_of
 
 TRACK_KEYS = {"track_id", "title", "artist", "album", "duration_ms"}
 SMALL_LIMIT = 200_000
@@ -42,15 +40,9 @@ def desk_data_dir(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Pat
     return data
 
 
-async def start(settings: Settings) -> TestServer:
-    srv = TestServer(create_app(settings), host="127.0.0.1")
-    await srv.start_server()
-    return srv
-
-
 @pytest.fixture
 async def desk(desk_data_dir: Path) -> AsyncIterator[TestServer]:
-    srv = await start(make_settings(desk_data_dir))
+    srv = await start_server(make_settings(desk_data_dir))
     yield srv
     await srv.close()
 
@@ -58,33 +50,13 @@ async def desk(desk_data_dir: Path) -> AsyncIterator[TestServer]:
 @pytest.fixture
 async def small_desk(desk_data_dir: Path) -> AsyncIterator[TestServer]:
     """Uploads limited to 200 kB."""
-    srv = await start(make_settings(desk_data_dir, max_upload_bytes=SMALL_LIMIT))
+    srv = await start_server(make_settings(desk_data_dir, max_upload_bytes=SMALL_LIMIT))
     yield srv
     await srv.close()
 
 
-def url(srv: TestServer) -> str:
-    return str(srv.make_url("")).rstrip("/")
-
-
-async def new_room(http: aiohttp.ClientSession, srv: TestServer) -> dict:
-    async with http.post(f"{url(srv)}/api/rooms", json={"title": "Desk", "host_name": "Hosty"}) as resp:
-        assert resp.status == 201
-        return await resp.json()
-
-
-async def upload(
-    http: aiohttp.ClientSession, srv: TestServer, data: object, filename: str, token: str | None
-) -> tuple[int, dict]:
-    form = aiohttp.FormData()
-    form.add_field("file", data, filename=filename, content_type="application/octet-stream")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http.post(f"{url(srv)}/api/tracks", data=form, headers=headers) as resp:
-        return resp.status, await resp.json()
-
-
 async def search(http: aiohttp.ClientSession, srv: TestServer, **params: object) -> list[dict]:
-    async with http.get(f"{url(srv)}/api/tracks", params={k: str(v) for k, v in params.items()}) as resp:
+    async with http.get(f"{url_of(srv)}/api/tracks", params={k: str(v) for k, v in params.items()}) as resp:
         assert resp.status == 200, await resp.text()
         return await resp.json()
 
@@ -171,9 +143,9 @@ async def test_listing_defaults_paging_and_bad_parameters(
 async def test_a_host_uploads_a_flac_and_anyone_finds_it(
     desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]
 ) -> None:
-    room = await new_room(http, desk)
+    room = await create_room(http, url_of(desk), "Desk")
     count = desk.app[STORE].track_count()
-    status, track = await upload(http, desk, audio["flac"], "Café Noír.flac", room["host_token"])
+    status, track = await upload(http, url_of(desk), audio["flac"], "Café Noír.flac", room["host_token"])
     assert status == 201, track
     assert set(track) == TRACK_KEYS
     assert track["title"] == "Café Noír Überall" and track["artist"] == "Zoë Ångström"
@@ -197,16 +169,16 @@ async def test_a_host_uploads_a_flac_and_anyone_finds_it(
 async def test_every_allowed_format_is_accepted_and_names_are_sanitized_and_unique(
     desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]
 ) -> None:
-    room = await new_room(http, desk)
+    room = await create_room(http, url_of(desk), "Desk")
     for ext in ("mp3", "ogg", "wav", "m4a"):
-        status, track = await upload(http, desk, audio[ext], f"song.{ext}", room["host_token"])
+        status, track = await upload(http, url_of(desk), audio[ext], f"song.{ext}", room["host_token"])
         assert status == 201, (ext, track)
-    status, track = await upload(http, desk, audio["ogg"], "Song.OPUS", room["host_token"])
+    status, track = await upload(http, url_of(desk), audio["ogg"], "Song.OPUS", room["host_token"])
     assert status == 201, track
     names = []
     for _ in range(2):
         status, track = await upload(
-            http, desk, audio["wav"], "../../etc/.hidden na<me>?.wav", room["host_token"]
+            http, url_of(desk), audio["wav"], "../../etc/.hidden na<me>?.wav", room["host_token"]
         )
         assert status == 201, track
         names.append(Path(desk.app[STORE].track(track["track_id"])["path"]).name)
@@ -218,16 +190,17 @@ async def test_every_allowed_format_is_accepted_and_names_are_sanitized_and_uniq
 async def test_a_moderator_and_the_hosts_resume_token_may_upload(
     desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]
 ) -> None:
-    room = await new_room(http, desk)
-    host = await RoomClient(url(desk), room["room_id"], "Hosty", token=room["host_token"]).connect()
-    mod = await RoomClient(url(desk), room["room_id"], "Mo").connect()
+    base = url_of(desk)
+    room = await create_room(http, base, "Desk")
+    host = await RoomClient(base, room["room_id"], "Hosty", token=room["host_token"]).connect()
+    mod = await RoomClient(base, room["room_id"], "Mo").connect()
     try:
         reply = await host.request({"type": "make_moderator", "participant_id": mod.participant_id})
         assert reply["type"] == "ack", reply
         assert (await mod.next("role_changed"))["role"] == "moderator"
-        status, track = await upload(http, desk, audio["wav"], "by-mod.wav", mod.welcome["resume_token"])
+        status, track = await upload(http, base, audio["wav"], "by-mod.wav", mod.welcome["resume_token"])
         assert status == 201, track
-        status, track = await upload(http, desk, audio["wav"], "by-host.wav", host.welcome["resume_token"])
+        status, track = await upload(http, base, audio["wav"], "by-host.wav", host.welcome["resume_token"])
         assert status == 201, track
     finally:
         await asyncio.gather(host.close(), mod.close())
@@ -260,9 +233,9 @@ async def test_a_bad_file_is_refused_and_leaves_nothing(
     case: str, desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]
 ) -> None:
     make, filename, status = REFUSED[case]
-    room = await new_room(http, desk)
+    room = await create_room(http, url_of(desk), "Desk")
     before = Before(desk)
-    got, body = await upload(http, desk, make(audio), filename, room["host_token"])
+    got, body = await upload(http, url_of(desk), make(audio), filename, room["host_token"])
     assert got == status, body
     assert body["error"]["code"] == {400: "bad_request", 415: "unsupported"}[status]
     assert body["error"]["message"] and "/" not in body["error"]["message"]  # no paths leak
@@ -270,11 +243,11 @@ async def test_a_bad_file_is_refused_and_leaves_nothing(
 
 
 async def test_who_may_upload(desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]) -> None:
-    room = await new_room(http, desk)
-    other = await new_room(http, desk)
-    host = await RoomClient(url(desk), room["room_id"], "Hosty", token=room["host_token"]).connect()
-    listener = await RoomClient(url(desk), room["room_id"], "Lis").connect()
-    speaker = await RoomClient(url(desk), room["room_id"], "Spe").connect()
+    room = await create_room(http, url_of(desk), "Desk")
+    other = await create_room(http, url_of(desk), "Desk")
+    host = await RoomClient(url_of(desk), room["room_id"], "Hosty", token=room["host_token"]).connect()
+    listener = await RoomClient(url_of(desk), room["room_id"], "Lis").connect()
+    speaker = await RoomClient(url_of(desk), room["room_id"], "Spe").connect()
     try:
         reply = await host.request({"type": "promote", "participant_id": speaker.participant_id})
         assert reply["type"] == "ack", reply
@@ -287,23 +260,23 @@ async def test_who_may_upload(desk: TestServer, http: aiohttp.ClientSession, aud
             (listener.welcome["resume_token"], 403),
             (speaker.welcome["resume_token"], 403),
         ):
-            got, body = await upload(http, desk, audio["wav"], "x.wav", token)
+            got, body = await upload(http, url_of(desk), audio["wav"], "x.wav", token)
             assert got == status, (token, body)
             assert body["error"]["code"] == {401: "unauthorized", 403: "forbidden"}[status]
         async with http.post(
-            f"{url(desk)}/api/tracks", data=b"x", headers={"Authorization": f"Basic {room['host_token']}"}
+            f"{url_of(desk)}/api/tracks", data=b"x", headers={"Authorization": f"Basic {room['host_token']}"}
         ) as resp:
             assert resp.status == 401
         before.assert_unchanged()
         # Another live room's host token is a host token too.
-        got, _ = await upload(http, desk, audio["wav"], "y.wav", other["host_token"])
+        got, _ = await upload(http, url_of(desk), audio["wav"], "y.wav", other["host_token"])
         assert got == 201
         # Once that show has ended, its host token opens nothing.
         headers = {"Authorization": f"Bearer {other['host_token']}"}
-        async with http.delete(f"{url(desk)}/api/rooms/{other['room_id']}", headers=headers) as resp:
+        async with http.delete(f"{url_of(desk)}/api/rooms/{other['room_id']}", headers=headers) as resp:
             assert resp.status == 204
         before = Before(desk)
-        got, _ = await upload(http, desk, audio["wav"], "z.wav", other["host_token"])
+        got, _ = await upload(http, url_of(desk), audio["wav"], "z.wav", other["host_token"])
         assert got == 401
         before.assert_unchanged()
     finally:
@@ -313,15 +286,15 @@ async def test_who_may_upload(desk: TestServer, http: aiohttp.ClientSession, aud
 async def test_not_multipart_or_no_file_field_is_bad_request(
     desk: TestServer, http: aiohttp.ClientSession
 ) -> None:
-    room = await new_room(http, desk)
+    room = await create_room(http, url_of(desk), "Desk")
     headers = {"Authorization": f"Bearer {room['host_token']}"}
     before = Before(desk)
-    async with http.post(f"{url(desk)}/api/tracks", json={"file": "x"}, headers=headers) as resp:
+    async with http.post(f"{url_of(desk)}/api/tracks", json={"file": "x"}, headers=headers) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["code"] == "bad_request"
     form = aiohttp.FormData()
     form.add_field("other", "value")
-    async with http.post(f"{url(desk)}/api/tracks", data=form, headers=headers) as resp:
+    async with http.post(f"{url_of(desk)}/api/tracks", data=form, headers=headers) as resp:
         assert resp.status == 400
     before.assert_unchanged()
 
@@ -329,7 +302,7 @@ async def test_not_multipart_or_no_file_field_is_bad_request(
 async def test_over_the_size_limit_is_413_and_leaves_nothing(
     small_desk: TestServer, http: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
-    room = await new_room(http, small_desk)
+    room = await create_room(http, url_of(small_desk), "Desk")
     token = room["host_token"]
     big = write_audio(tmp_path / "big.wav", 3.0, codec="pcm_s16le", rate=48_000, layout="mono").read_bytes()
     assert len(big) > SMALL_LIMIT + 64 * 1024  # refused from its Content-Length, before any read
@@ -341,7 +314,7 @@ async def test_over_the_size_limit_is_413_and_leaves_nothing(
 
     before = Before(small_desk)
     for data in (big, slightly_big):
-        status, body = await upload(http, small_desk, data, "big.wav", token)
+        status, body = await upload(http, url_of(small_desk), data, "big.wav", token)
         assert status == 413, body
         assert body["error"]["code"] == "too_large"
         before.assert_unchanged()
@@ -350,17 +323,17 @@ async def test_over_the_size_limit_is_413_and_leaves_nothing(
         for i in range(0, len(big), 16_384):
             yield big[i : i + 16_384]
 
-    status, body = await upload(http, small_desk, chunks(), "big.wav", token)
+    status, body = await upload(http, url_of(small_desk), chunks(), "big.wav", token)
     assert status == 413 and body["error"]["code"] == "too_large"
     before.assert_unchanged()
-    status, body = await upload(http, small_desk, fits, "fits.wav", token)
+    status, body = await upload(http, url_of(small_desk), fits, "fits.wav", token)
     assert status == 201, body
 
 
 async def test_a_client_that_goes_away_mid_upload_leaves_nothing(
     desk: TestServer, http: aiohttp.ClientSession, audio: dict[str, bytes]
 ) -> None:
-    room = await new_room(http, desk)
+    room = await create_room(http, url_of(desk), "Desk")
     before = Before(desk)
     incoming = uploads_of(desk) / ".incoming"
     boundary = "cutcutcut"
@@ -403,9 +376,9 @@ async def test_the_operator_rescans_the_music_folders(
     music = tmp_path / "music"
     write_audio(music / "old.flac", 1.0, title="Old Timer", artist="Folder")
     changing = write_audio(music / "change.flac", 1.0, title="First Words", artist="Folder")
-    srv = await start(make_settings(desk_data_dir, music_dirs=[music]))
+    srv = await start_server(make_settings(desk_data_dir, music_dirs=[music]))
     try:
-        base = url(srv)
+        base = url_of(srv)
         assert sorted(t["title"] for t in await search(http, srv, q="folder")) == ["First Words", "Old Timer"]
         (music / "old.flac").unlink()
         write_audio(changing, 1.2, title="Last Words", artist="Folder")
@@ -415,12 +388,11 @@ async def test_the_operator_rescans_the_music_folders(
             assert resp.status == 401
         async with http.post(f"{base}/api/library/rescan", headers={"Authorization": "Bearer nope"}) as resp:
             assert resp.status == 401
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         scans = srv.app[SCANS]
         async with scans.commit:  # the scan cannot finish (save) while this is held
-            async with http.post(f"{base}/api/library/rescan", headers=admin) as resp:
+            async with http.post(f"{base}/api/library/rescan", headers=OPERATOR) as resp:
                 assert resp.status == 202
-            async with http.post(f"{base}/api/library/rescan", headers=admin) as resp:
+            async with http.post(f"{base}/api/library/rescan", headers=OPERATOR) as resp:
                 assert resp.status == 409
                 assert (await resp.json())["error"]["code"] == "conflict"
         await scans.wait()
@@ -430,7 +402,7 @@ async def test_the_operator_rescans_the_music_folders(
         assert await search(http, srv, q="timer") == []
         library = srv.app[LIBRARY]
         assert {t.title for t in library.tracks() if t.artist == "Folder"} == {"Brand Nouveau", "Last Words"}
-        async with http.post(f"{base}/api/library/rescan", headers=admin) as resp:
+        async with http.post(f"{base}/api/library/rescan", headers=OPERATOR) as resp:
             assert resp.status == 202
         await scans.wait()
     finally:

@@ -15,28 +15,24 @@ import hmac
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestServer
 from aioice import stun
 from aioice.turn import create_turn_endpoint
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 
 from sfu import Counters, Producer, SubscriberPeer
 from sfu.ice import relay_through
-from signaling.app import create_app
 from signaling.config import ConfigError, Settings, build_parser, settings_from_args
-from signaling.keys import REGISTRY, STORE
 from signaling.model.turn import TurnRelay, credential_for, expiry_of, server_side_turn, turn_relay
 from tests.clients import RoomClient
-from tests.conftest import make_settings
 from tests.daemons import Coturn
-from tests.test_live_show import wait_for
+from tests.helpers import MakeServer, create_room, url_of, wait_for
 
 SECRET = "the-coturn-static-auth-secret"
 STUN = "stun:127.0.0.1:3478"
@@ -112,34 +108,17 @@ def test_turn_settings_that_work_together() -> None:
 # ---- GET /api/config ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def serve(shared_data_dir: Path) -> AsyncIterator[Any]:
-    """``await serve(**settings)``: a server in this process, base URL returned, closed at the end."""
-    servers: list[TestServer] = []
-
-    async def start(**overrides: object) -> str:
-        server = TestServer(create_app(make_settings(shared_data_dir, **overrides)), host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return str(server.make_url("")).rstrip("/")
-
-    yield start
-    for server in servers:
-        for room_id in list(server.app[REGISTRY].rooms):
-            server.app[STORE].end_room(room_id)
-        await server.close()
-
-
 async def get_config(base_url: str) -> dict:
     async with aiohttp.ClientSession() as http, http.get(f"{base_url}/api/config") as resp:
         assert resp.status == 200
         return dict(await resp.json())
 
 
-async def test_config_lists_stun_and_fresh_turn_credentials_per_request(serve: Any) -> None:
+async def test_config_lists_stun_and_fresh_turn_credentials_per_request(make_server: MakeServer) -> None:
     urls = ["turn:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=tcp"]
-    base = await serve(ice_servers=[STUN], turn_urls=urls, turn_secret=SECRET, turn_ttl_s=120,
-                       ice_transport_policy="relay")
+    server = await make_server(ice_servers=[STUN], turn_urls=urls, turn_secret=SECRET, turn_ttl_s=120,
+                               ice_transport_policy="relay")
+    base = url_of(server)
     first, second = await get_config(base), await get_config(base)
     assert first["ice_transport_policy"] == "relay"
     for config in (first, second):
@@ -152,8 +131,8 @@ async def test_config_lists_stun_and_fresh_turn_credentials_per_request(serve: A
     assert first["ice_servers"][1]["username"] != second["ice_servers"][1]["username"]
 
 
-async def test_config_without_a_secret_offers_no_turn_and_policy_all(serve: Any) -> None:
-    base = await serve(ice_servers=[STUN], turn_urls=["turn:127.0.0.1:3478"])
+async def test_config_without_a_secret_offers_no_turn_and_policy_all(make_server: MakeServer) -> None:
+    base = url_of(await make_server(ice_servers=[STUN], turn_urls=["turn:127.0.0.1:3478"]))
     config = await get_config(base)
     assert config["ice_servers"] == [{"urls": STUN}]
     assert config["ice_transport_policy"] == "all"
@@ -238,18 +217,18 @@ def candidate_types(sdp: str) -> set[str]:
 async def relay_listener(base: str) -> RelayOnlyClient:
     """A relay-only listener in a new room, with the TURN entry the server gave the page."""
     turn_entry = (await get_config(base))["ice_servers"][-1]
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{base}/api/rooms", json={"title": "Relayed", "host_name": "Hosty"}
-    ) as resp:
-        room = await resp.json()
+    async with aiohttp.ClientSession() as http:
+        room = await create_room(http, base, "Relayed")
     client = RelayOnlyClient(base, room["room_id"], "Far away", ice_server=turn_entry)
     await client.connect()
     await wait_for(lambda: bool(client.answers))
     return client
 
 
-async def test_a_relay_only_listener_hears_the_music_through_coturn(serve: Any, coturn: Coturn) -> None:
-    base = await serve(turn_urls=[coturn.url], turn_secret=SECRET)
+async def test_a_relay_only_listener_hears_the_music_through_coturn(
+    make_server: MakeServer, coturn: Coturn
+) -> None:
+    base = url_of(await make_server(turn_urls=[coturn.url], turn_secret=SECRET))
     listener = await relay_listener(base)
     try:
         assert candidate_types(listener.answers[0]) == {"relay"}, listener.answers[0]
@@ -262,9 +241,9 @@ async def test_a_relay_only_listener_hears_the_music_through_coturn(serve: Any, 
 
 
 async def test_with_a_wrong_secret_a_relay_only_listener_gets_no_path_and_no_audio(
-    serve: Any, coturn: Coturn
+    make_server: MakeServer, coturn: Coturn
 ) -> None:
-    base = await serve(turn_urls=[coturn.url], turn_secret="not the secret coturn has")
+    base = url_of(await make_server(turn_urls=[coturn.url], turn_secret="not the secret coturn has"))
     listener = await relay_listener(base)
     try:
         assert candidate_types(listener.answers[0]) == set(), listener.answers[0]

@@ -23,7 +23,7 @@ from benchmarks.server import LocalServer
 from sfu.ice import gather_on
 from tests.clients import EncodedToneTrack, RoomClient
 from tests.daemons import Redis
-from tests.test_live_show import wait_for
+from tests.helpers import close_all, create_room_sync, wait_for
 
 SECRET = "a shared secret for the tests' pipes"
 
@@ -67,14 +67,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_server: Redis) -> It
 @pytest.fixture(autouse=True)
 def loopback_peers() -> None:
     gather_on(["127.0.0.1"])  # the test's own aiortc peers, as the servers'
-
-
-def create_room(url: str, title: str = "Two workers") -> dict:
-    body = json.dumps({"title": title, "host_name": "Hosty"}).encode()
-    req = urllib.request.Request(f"{url}/api/rooms", method="POST", data=body,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 async def on_worker(url: str, room: dict, name: str, worker: str, token: str | None = None) -> RoomClient:
@@ -123,12 +115,8 @@ def share(sent: list[bytes], client: RoomClient, mid: str) -> float:
     return sum(1 for p in sent if p in received) / max(1, len(sent))
 
 
-async def close_all(*clients: RoomClient) -> None:
-    await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
-
-
 async def test_listeners_on_both_workers_get_the_hosts_voice_and_the_same_music(cluster: LocalServer) -> None:
-    room = create_room(cluster.url)
+    room = create_room_sync(cluster.url, "Two workers")
     host = await RoomClient(cluster.url, room["room_id"], "Hosty", token=room["host_token"]).connect()
     track = EncodedToneTrack(1000.0)
     await host.publish(track)
@@ -147,7 +135,7 @@ async def test_listeners_on_both_workers_get_the_hosts_voice_and_the_same_music(
 
 
 async def test_chat_hands_and_the_stage_work_across_workers(cluster: LocalServer) -> None:
-    room = create_room(cluster.url, "Call-in across workers")
+    room = create_room_sync(cluster.url, "Call-in across workers")
     host = await RoomClient(cluster.url, room["room_id"], "Hosty", token=room["host_token"]).connect()
     elsewhere = "w2" if host.welcome["worker"] == "w1" else "w1"  # type: ignore[index]
     near = await on_worker(cluster.url, room, "Near", host.welcome["worker"])  # type: ignore[index]
@@ -190,10 +178,12 @@ async def rejoin(
     ``since`` (the crash) until its music plays again."""
     deadline = time.monotonic() + 20
     while True:
+        again = RoomClient(url, room["room_id"], client.name, token=token)
         try:
-            again = await RoomClient(url, room["room_id"], client.name, token=token).connect()
+            await again.connect()
             break
         except (TimeoutError, OSError, AssertionError):
+            await again.close()  # its HTTP session too
             assert time.monotonic() < deadline, f"{client.name} could not rejoin"
             await asyncio.sleep(0.5)
     await wait_for(lambda: bool(again.tracks) and bool(again.payloads.get(again.mid_of("music"))), 15)
@@ -205,7 +195,7 @@ async def test_a_killed_worker_and_then_a_killed_origin(
 ) -> None:
     server = start_cluster(tmp_path / "data", redis_server.url, node="k")
     try:
-        room = create_room(server.url, "Crash course")
+        room = create_room_sync(server.url, "Crash course")
         origin = origin_of(redis_server.url, room["room_id"])
         other = "k2" if origin == "k1" else "k1"
         host = await on_worker(server.url, room, "Hosty", origin, token=room["host_token"])
@@ -250,7 +240,7 @@ async def test_two_nodes_on_two_addresses_serve_one_show(tmp_path: Path, redis_s
 
     with node("127.0.0.1", "a1") as a:
         with node("127.0.0.2", "b1") as b:
-            room = create_room(a.url, "Two nodes")
+            room = create_room_sync(a.url, "Two nodes")
             host = await RoomClient(a.url, room["room_id"], "Hosty", token=room["host_token"]).connect()
             track = EncodedToneTrack(1000.0)
             await host.publish(track)

@@ -6,10 +6,6 @@ so Chromium is launched from its Debian path.
 
 from __future__ import annotations
 
-import math
-import os
-import struct
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,48 +13,24 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from benchmarks.server import LocalServer
+from tests.audio_helpers import write_audio
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("ONAIR_CHROMIUM", "/usr/lib/chromium/chromium")
-TONE_HZ = 1000.0
-CALLER_TONE_HZ = 2000.0
+from .helpers import CALLER_TONE_HZ, CHROMIUM, TONE_HZ, chromium_args, mic_context, open_page
 
-
-def chromium_args(wav: Path) -> list[str]:
-    return [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
-        "--autoplay-policy=no-user-gesture-required",
-        "--allow-loopback-in-peer-connection",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ]
-
-
-def write_tone_wav(path: Path, freq: float = TONE_HZ, seconds: float = 4.0,
-                   rate: int = 48_000, level: float = 0.5) -> Path:
-    """A stereo 16-bit sine; a whole number of periods, so the fake mic loops it seamlessly."""
-    frames = bytearray()
-    for i in range(int(rate * seconds)):
-        v = int(level * 32767 * math.sin(2 * math.pi * freq * i / rate))
-        frames += struct.pack("<hh", v, v)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-    return path
+# The fake microphones' WAVs: stereo 16-bit sines of whole numbers of periods in 4 s, so that
+# Chromium loops them seamlessly.
 
 
 @pytest.fixture(scope="session")
 def tone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tone_wav(tmp_path_factory.mktemp("wav") / "tone-1khz.wav")
+    wav = tmp_path_factory.mktemp("wav") / "tone-1khz.wav"
+    return write_audio(wav, 4.0, codec="pcm_s16le", freq=TONE_HZ, level=0.5)
 
 
 @pytest.fixture(scope="session")
 def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tone_wav(tmp_path_factory.mktemp("wav") / "tone-2khz.wav", freq=CALLER_TONE_HZ)
+    wav = tmp_path_factory.mktemp("wav") / "tone-2khz.wav"
+    return write_audio(wav, 4.0, codec="pcm_s16le", freq=CALLER_TONE_HZ, level=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -104,14 +76,8 @@ def new_page(browser, live_server: LocalServer) -> Iterator[Callable[..., object
 
     def make(on=None, viewport=None):  # type: ignore[no-untyped-def]
         extra = {"viewport": viewport} if viewport else {}
-        ctx = (on or browser).new_context(permissions=["microphone"], base_url=live_server.url, **extra)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.console_lines = []  # type: ignore[attr-defined]
-        page.on("console", lambda m, p=page: p.console_lines.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e, p=page: p.console_lines.append(f"pageerror: {e}"))
-        return page
+        contexts.append(mic_context(on or browser, live_server.url, **extra))
+        return open_page(contexts[-1])
 
     yield make
     for ctx in contexts:

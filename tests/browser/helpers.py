@@ -1,16 +1,64 @@
-"""Steps shared by the browser tests: joining, creating rooms, reading what a page hears."""
+"""Steps shared by the browser tests: Chromium's flags, pages, joining, the operator's API, and
+what a page hears. (Rooms are made with tests.helpers.create_room_sync.)"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import urllib.request
+from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from benchmarks.server import LocalServer
 
+CHROMIUM = os.environ.get("ONAIR_CHROMIUM", "/usr/lib/chromium/chromium")
+TONE_HZ = 1000.0
+CALLER_TONE_HZ = 2000.0
 LIVE = re.compile(r"^Live")
+
+
+def chromium_args(wav: Path) -> list[str]:
+    """TESTING.md's flags: a fake microphone playing ``wav``, loopback candidates, autoplay."""
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--allow-loopback-in-peer-connection",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ]
+
+
+def mic_context(browser: Browser, base_url: str, **options: object) -> BrowserContext:
+    """A fresh context (its own localStorage) with the microphone granted: without it Chromium
+    gathers no 127.0.0.1 candidate, even to listen."""
+    context = browser.new_context(permissions=["microphone"], base_url=base_url, **options)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    return context
+
+
+def open_page(context: BrowserContext) -> Page:
+    """A page of ``context`` that keeps its console lines and errors (``diagnostics`` shows them)."""
+    page = context.new_page()
+    page.console_lines = []  # type: ignore[attr-defined]
+    page.on("console", lambda m, p=page: p.console_lines.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e, p=page: p.console_lines.append(f"pageerror: {e}"))
+    return page
+
+
+def go_live(page: Page, title: str, host_name: str, fields: dict[str, str] | None = None) -> str:
+    """Start a show from the home page, as a host does (``fields``: other inputs by label); its room id."""
+    page.goto("/")
+    page.get_by_label("Show title").fill(title)
+    page.get_by_label("Your name").fill(host_name)
+    for label, value in (fields or {}).items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Go live").click()
+    page.wait_for_url(re.compile(r"/r/[^/]+$"))
+    return page.url.rsplit("/", 1)[1]
 
 
 def join(page: Page, name: str, *, wait_audio: bool = True) -> None:
@@ -25,16 +73,6 @@ def tap_to_listen_if_needed(page: Page) -> None:
     tap = page.get_by_role("button", name="Tap to listen")
     if tap.is_visible():
         tap.click()
-
-
-def create_room(server: LocalServer, title: str, host_name: str = "Somebody") -> dict:
-    req = urllib.request.Request(
-        f"{server.url}/api/rooms", method="POST",
-        data=json.dumps({"title": title, "host_name": host_name}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 201
-        return json.loads(resp.read())
 
 
 def join_as_host(page: Page, room: dict, name: str, *, wait_audio: bool = True) -> None:
@@ -54,11 +92,14 @@ def dismiss_rules(page: Page) -> None:
     expect(page.locator("#rules-card")).to_be_hidden()
 
 
-def operator_get(server: LocalServer, path: str) -> object:
-    auth = {"Authorization": f"Bearer {server.admin_token}"}
-    req = urllib.request.Request(f"{server.url}{path}", headers=auth)
+def operator(server: LocalServer, method: str, path: str, body: object = None) -> tuple[int, object]:
+    """The operator's API with the server's admin token: the status and the JSON body (None if empty)."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json"}
+    req = urllib.request.Request(f"{server.url}{path}", method=method, data=data, headers=headers)
     with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
+        raw = resp.read()
+        return resp.status, (json.loads(raw) if raw else None)
 
 
 def diagnostics(*pages: Page) -> str:
@@ -109,5 +150,61 @@ async ({ voices, seconds }) => {
   }
   await ctx.close();
   return { binHz, voices: out };
+}
+"""
+
+
+# Runs in the listener's page: WebAudio analysers over the received streams,
+# taken from the page's own <audio> elements (remote audio reaches WebAudio
+# only while it is also attached to an <audio> element).
+ANALYSE_AUDIO = """
+async ({ toneHz, seconds }) => {
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const sink = ctx.createGain();
+  sink.gain.value = 0;
+  sink.connect(ctx.destination);
+  const tap = (kind) => {
+    const el = document.querySelector(`#audio-sink audio[data-kind="${kind}"]`);
+    if (!el || !el.srcObject) return null;
+    const an = ctx.createAnalyser();
+    an.fftSize = 8192;
+    an.smoothingTimeConstant = 0;
+    ctx.createMediaStreamSource(el.srcObject).connect(an);
+    an.connect(sink);
+    return an;
+  };
+  const voice = tap('voice');
+  const music = tap('music');
+  const binHz = ctx.sampleRate / 8192;
+  const spec = new Float32Array(4096);
+  const wave = new Float32Array(8192);
+  const out = { sampleRate: ctx.sampleRate, binHz, voice: !!voice, music: !!music,
+                peakHz: null, peakDb: null, floorDb: null, voiceOk: false, musicRms: 0 };
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (voice) {
+      voice.getFloatFrequencyData(spec);
+      let best = 2;
+      for (let i = 3; i < spec.length; i++) if (spec[i] > spec[best]) best = i;
+      const sorted = Array.from(spec).filter(Number.isFinite).sort((a, b) => a - b);
+      const floor = sorted.length ? sorted[sorted.length >> 1] : null;
+      if (Number.isFinite(spec[best])) {
+        out.peakHz = best * binHz; out.peakDb = spec[best]; out.floorDb = floor;
+        if (Math.abs(out.peakHz - toneHz) <= Math.max(50, binHz)
+            && spec[best] > -80 && spec[best] > floor + 30) out.voiceOk = true;
+      }
+    }
+    if (music) {
+      music.getFloatTimeDomainData(wave);
+      let sum = 0;
+      for (const v of wave) sum += v * v;
+      out.musicRms = Math.max(out.musicRms, Math.sqrt(sum / wave.length));
+    }
+    if (out.voiceOk && out.musicRms > 0.01) break;
+  }
+  await ctx.close();
+  return out;
 }
 """

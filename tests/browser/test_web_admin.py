@@ -17,9 +17,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from benchmarks.server import LocalServer
-from tests.test_library_sync import write_audio
+from tests.audio_helpers import write_audio
+from tests.helpers import create_room_sync
 
-from .helpers import create_room, diagnostics, join
+from .helpers import diagnostics, join, mic_context, open_page, operator
 
 pytestmark = pytest.mark.browser
 
@@ -80,27 +81,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 
 @pytest.fixture
 def context(browser: Browser, server: LocalServer) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(permissions=["microphone"], base_url=server.url)
-    ctx.set_default_timeout(15_000)
+    ctx = mic_context(browser, server.url)
     yield ctx
     ctx.close()
-
-
-def new_page(context: BrowserContext) -> Page:
-    page = context.new_page()
-    page.console_lines = []  # type: ignore[attr-defined]
-    page.on("console", lambda m, p=page: p.console_lines.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e, p=page: p.console_lines.append(f"pageerror: {e}"))
-    return page
-
-
-def operator(server: LocalServer, method: str, path: str, body: object = None) -> tuple[int, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json"}
-    req = urllib.request.Request(f"{server.url}{path}", method=method, data=data, headers=headers)
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        raw = resp.read()
-        return resp.status, (json.loads(raw) if raw else None)
 
 
 def upload(server: LocalServer, audio: Path, host_token: str) -> dict:
@@ -126,13 +109,13 @@ def sign_in(page: Page, token: str) -> None:
 
 @pytest.mark.timeout(90)
 def test_the_operator_signs_in_sees_a_room_and_ends_it(context: BrowserContext, server: LocalServer) -> None:
-    room = create_room(server, "Admin <img src=x onerror=window.__pwned=1> Show", "Hosty")
-    listener = new_page(context)
+    room = create_room_sync(server.url, "Admin <img src=x onerror=window.__pwned=1> Show", "Hosty")
+    listener = open_page(context)
     listener.add_init_script(RECORD_CLOSES)
     listener.goto(room["room_url"])
     join(listener, "Ears", wait_audio=False)
 
-    console = new_page(context)
+    console = open_page(context)
     console.goto("/admin")
     sign_in(console, "not-the-token")
     expect(console.locator("#login-error")).to_contain_text("wrong admin token (unauthorized)")
@@ -169,8 +152,8 @@ def test_the_operator_signs_in_sees_a_room_and_ends_it(context: BrowserContext, 
 def test_the_operator_resolves_a_report_lifts_a_ban_and_deletes_a_track(
     context: BrowserContext, server: LocalServer, tmp_path: Path
 ) -> None:
-    room = create_room(server, "Moderated", "Mod")
-    helper = new_page(context)
+    room = create_room_sync(server.url, "Moderated", "Mod")
+    helper = open_page(context)
     helper.goto("/")
     filed = helper.evaluate(FILE_A_REPORT, {
         "roomId": room["room_id"], "text": "buy <b>cheap</b> stuff", "reason": "spam <script>x</script>"})
@@ -180,7 +163,7 @@ def test_the_operator_resolves_a_report_lifts_a_ban_and_deletes_a_track(
     gone = write_audio(tmp_path / "gone.flac", 1.0, title="Admin Gone Already", artist="Console")
     doomed, early = upload(server, keep, room["host_token"]), upload(server, gone, room["host_token"])
 
-    console = new_page(context)
+    console = open_page(context)
     console.goto("/admin")
     sign_in(console, server.admin_token)
 

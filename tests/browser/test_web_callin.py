@@ -16,16 +16,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
+from tests.helpers import create_room_sync
 
-from .conftest import CALLER_TONE_HZ, TONE_HZ
 from .helpers import (
     ANALYSE_VOICES,
-    create_room,
+    CALLER_TONE_HZ,
+    TONE_HZ,
     diagnostics,
     dismiss_rules,
+    go_live,
     join,
     join_as_host,
-    operator_get,
+    operator,
     tap_to_listen_if_needed,
 )
 
@@ -48,13 +50,7 @@ def person_row(page: Page, list_id: str, pid: str):  # type: ignore[no-untyped-d
 def test_caller_raises_hand_goes_on_air_and_is_heard(  # type: ignore[no-untyped-def]
         new_page, caller_browser, live_server: LocalServer) -> None:
     host = new_page()
-    host.goto("/")
-    host.get_by_label("Show title").fill("Phone-in hour")
-    host.get_by_label("Your name").fill("DJ Tone")
-    host.get_by_label("Extra room rules").fill("Keep it about music.")
-    host.get_by_role("button", name="Go live").click()
-    host.wait_for_url(re.compile(r"/r/[^/]+$"))
-    room_id = host.url.rsplit("/", 1)[1]
+    room_id = go_live(host, "Phone-in hour", "DJ Tone", {"Extra room rules": "Keep it about music."})
     join(host, "DJ Tone")
     expect(host.locator("#pub-state")).to_have_text("Mic link: connected", timeout=10_000)
     expect(host.locator("#callin-card")).to_be_visible()
@@ -148,7 +144,7 @@ def test_caller_raises_hand_goes_on_air_and_is_heard(  # type: ignore[no-untyped
 
 @pytest.fixture
 def moderated_room(new_page, live_server: LocalServer) -> tuple[Page, Page, dict]:  # type: ignore[no-untyped-def]
-    room = create_room(live_server, "Civil chat", host_name="Mod Host")
+    room = create_room_sync(live_server.url, "Civil chat", "Mod Host")
     host, bob = new_page(), new_page()
     join_as_host(host, room, "Mod Host", wait_audio=False)
     bob.goto(room["room_url"])
@@ -200,7 +196,7 @@ def test_moderator_deletes_mutes_and_removes_and_anyone_reports(  # type: ignore
     bob_sheet.get_by_role("button", name="Send report").click()
     expect(bob_sheet).to_be_hidden()
     expect(bob.locator("#notice")).to_contain_text("report was sent")
-    reports = operator_get(live_server, "/api/reports")
+    _, reports = operator(live_server, "GET", "/api/reports")
     assert any(r.get("reason") == "testing the report button" and r.get("room_id") == room["room_id"]
                and r.get("message_id") for r in reports), reports  # type: ignore[union-attr]
 
@@ -237,7 +233,7 @@ def test_moderator_deletes_mutes_and_removes_and_anyone_reports(  # type: ignore
 @pytest.mark.timeout(40)
 def test_phone_width_single_column_no_horizontal_scroll(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     phone = {"width": 390, "height": 844}
-    room = create_room(live_server, "A show with a rather long title for a small phone screen")
+    room = create_room_sync(live_server.url, "A show with a rather long title for a small phone screen")
     host, fan = new_page(viewport=phone), new_page(viewport=phone)
     no_scroll = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
@@ -292,7 +288,7 @@ def test_phone_width_single_column_no_horizontal_scroll(new_page, live_server: L
 
 @pytest.mark.timeout(40)
 def test_reconnecting_and_host_away_notices(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
-    room = create_room(live_server, "Flaky links")
+    room = create_room_sync(live_server.url, "Flaky links")
     host, fan = new_page(), new_page()
     join_as_host(host, room, "Host")
     sockets = []

@@ -16,14 +16,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
+from tests.audio_helpers import write_audio
 
-from .helpers import diagnostics, join
+from .helpers import diagnostics, go_live, join
 
 pytestmark = pytest.mark.browser
 
@@ -33,27 +33,12 @@ ALBUM = "Accents, Vol. 1"
 SYNC_TOLERANCE_MS = 100
 
 
-def write_chord_flac(path: Path, seconds: float = 20.0, rate: int = 48_000) -> Path:
-    """A C major chord, stereo FLAC with title/artist/album tags."""
-
+def chord(seconds: float = 20.0, rate: int = 48_000) -> np.ndarray:
+    """A C major chord, stereo ``(n, 2)``, faded in over 50 ms and out over 200 ms."""
     t = np.arange(int(rate * seconds)) / rate
-    chord = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)) / 3 * 0.4
+    mono = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)) / 3 * 0.4
     envelope = np.minimum(1.0, np.minimum(t / 0.05, (seconds - t) / 0.2))
-    pcm = (chord * envelope * 32767).astype(np.int16)
-    interleaved = np.stack([pcm, pcm], axis=1)
-    with av.open(str(path), "w", format="flac") as out:
-        out.metadata.update({"title": TITLE, "artist": ARTIST, "album": ALBUM})
-        stream = out.add_stream("flac", rate=rate, layout="stereo")
-        for i in range(0, len(pcm), 4096):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(interleaved[i:i + 4096]).reshape(1, -1), format="s16", layout="stereo")
-            frame.sample_rate = rate
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    return np.stack([mono * envelope] * 2, axis=1)
 
 
 # What the page displays now: its last computed position (`data-position-ms`,
@@ -97,15 +82,10 @@ def queue_titles(page: Page) -> list[str]:
 @pytest.mark.timeout(70)
 def test_desk_upload_queue_and_progress_in_sync(  # type: ignore[no-untyped-def]
         new_page, live_server: LocalServer, tmp_path: Path) -> None:
-    flac = write_chord_flac(tmp_path / "cafe creme.flac")
+    flac = write_audio(tmp_path / "cafe creme.flac", signal=chord(), title=TITLE, artist=ARTIST, album=ALBUM)
 
     host = new_page()
-    host.goto("/")
-    host.get_by_label("Show title").fill("Chords at Night")
-    host.get_by_label("Your name").fill("DJ Chord")
-    host.get_by_role("button", name="Go live").click()
-    host.wait_for_url(re.compile(r"/r/[^/]+$"))
-    room_id = host.url.rsplit("/", 1)[1]
+    room_id = go_live(host, "Chords at Night", "DJ Chord")
     join(host, "DJ Chord")
     expect(host.locator("#desk")).to_be_visible()
     expect(host.locator("#library-results li").first).to_be_visible()  # the library lists itself

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
+from tests.helpers import create_room_sync
 
-from .helpers import create_room, join, join_as_host
+from .helpers import join, join_as_host
 
 
 def test_the_host_link_makes_another_browser_the_host(
     new_page: Callable[..., Page], live_server: LocalServer
 ) -> None:
-    room = create_room(live_server, "Two devices", "Dee")
+    room = create_room_sync(live_server.url, "Two devices", "Dee")
     laptop = new_page()
     join_as_host(laptop, room, "Dee", wait_audio=False)
     box = laptop.locator("#host-link")
@@ -37,7 +38,7 @@ def test_the_host_link_makes_another_browser_the_host(
 def test_a_listener_sees_no_host_link_and_a_forged_fragment_gives_nothing(
     new_page: Callable[..., Page], live_server: LocalServer
 ) -> None:
-    room = create_room(live_server, "No link for you", "Eve")
+    room = create_room_sync(live_server.url, "No link for you", "Eve")
     listener = new_page()
     listener.goto(f"{room['room_url']}#host=not-the-token-but-long-enough")
     listener.get_by_label("Your name").fill("Mallory")

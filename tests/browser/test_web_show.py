@@ -14,79 +14,28 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
+from tests.helpers import create_room_sync
 
-from .conftest import CHROMIUM, TONE_HZ, chromium_args
-from .helpers import create_room, diagnostics, join, tap_to_listen_if_needed
+from .helpers import (
+    ANALYSE_AUDIO,
+    CHROMIUM,
+    TONE_HZ,
+    chromium_args,
+    diagnostics,
+    go_live,
+    join,
+    mic_context,
+    open_page,
+    tap_to_listen_if_needed,
+)
 
 pytestmark = pytest.mark.browser
-
-# Runs in the listener's page: WebAudio analysers over the received streams,
-# taken from the page's own <audio> elements (remote audio reaches WebAudio
-# only while it is also attached to an <audio> element).
-ANALYSE_AUDIO = """
-async ({ toneHz, seconds }) => {
-  const ctx = new AudioContext();
-  await ctx.resume();
-  const sink = ctx.createGain();
-  sink.gain.value = 0;
-  sink.connect(ctx.destination);
-  const tap = (kind) => {
-    const el = document.querySelector(`#audio-sink audio[data-kind="${kind}"]`);
-    if (!el || !el.srcObject) return null;
-    const an = ctx.createAnalyser();
-    an.fftSize = 8192;
-    an.smoothingTimeConstant = 0;
-    ctx.createMediaStreamSource(el.srcObject).connect(an);
-    an.connect(sink);
-    return an;
-  };
-  const voice = tap('voice');
-  const music = tap('music');
-  const binHz = ctx.sampleRate / 8192;
-  const spec = new Float32Array(4096);
-  const wave = new Float32Array(8192);
-  const out = { sampleRate: ctx.sampleRate, binHz, voice: !!voice, music: !!music,
-                peakHz: null, peakDb: null, floorDb: null, voiceOk: false, musicRms: 0 };
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    if (voice) {
-      voice.getFloatFrequencyData(spec);
-      let best = 2;
-      for (let i = 3; i < spec.length; i++) if (spec[i] > spec[best]) best = i;
-      const sorted = Array.from(spec).filter(Number.isFinite).sort((a, b) => a - b);
-      const floor = sorted.length ? sorted[sorted.length >> 1] : null;
-      if (Number.isFinite(spec[best])) {
-        out.peakHz = best * binHz; out.peakDb = spec[best]; out.floorDb = floor;
-        if (Math.abs(out.peakHz - toneHz) <= Math.max(50, binHz)
-            && spec[best] > -80 && spec[best] > floor + 30) out.voiceOk = true;
-      }
-    }
-    if (music) {
-      music.getFloatTimeDomainData(wave);
-      let sum = 0;
-      for (const v of wave) sum += v * v;
-      out.musicRms = Math.max(out.musicRms, Math.sqrt(sum / wave.length));
-    }
-    if (out.voiceOk && out.musicRms > 0.01) break;
-  }
-  await ctx.close();
-  return out;
-}
-"""
 
 
 @pytest.mark.timeout(50)
 def test_host_goes_live_and_listener_hears_voice_and_music(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     host = new_page()
-    host.goto("/")
-    host.get_by_label("Show title").fill("Sine Time")
-    host.get_by_label("Your name").fill("DJ Tone")
-    host.get_by_label("Description").fill("A thousand hertz, all night long")
-    host.get_by_role("button", name="Go live").click()
-    host.wait_for_url(re.compile(r"/r/[^/]+$"))
-
-    room_id = host.url.rsplit("/", 1)[1]
+    room_id = go_live(host, "Sine Time", "DJ Tone", {"Description": "A thousand hertz, all night long"})
     token = host.evaluate(f"localStorage.getItem('onair:host:{room_id}')")
     assert token, "host token not kept in localStorage"
     assert token not in host.url
@@ -126,7 +75,7 @@ def test_host_goes_live_and_listener_hears_voice_and_music(new_page, live_server
 
 @pytest.mark.timeout(20)
 def test_home_lists_live_shows(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
-    room = create_room(live_server, "Listed show")
+    room = create_room_sync(live_server.url, "Listed show", "Somebody")
     page = new_page()
     page.goto("/")
     link = page.get_by_role("link", name=re.compile("Listed show"))
@@ -139,7 +88,7 @@ def test_home_lists_live_shows(new_page, live_server: LocalServer) -> None:  # t
 
 @pytest.fixture
 def chat_pair(new_page, live_server: LocalServer) -> tuple[Page, Page]:  # type: ignore[no-untyped-def]
-    room = create_room(live_server, "Chat corner")
+    room = create_room_sync(live_server.url, "Chat corner")
     alice, bob = new_page(), new_page()
     for page, name in ((alice, "Alice"), (bob, "Bob")):
         page.goto(room["room_url"])
@@ -204,12 +153,12 @@ def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_se
     and the join is submitted from script with no user gesture (over CDP).
     """
 
-    room = create_room(live_server, "Autoplay check")
+    room = create_room_sync(live_server.url, "Autoplay check")
     args = [a for a in chromium_args(tone_wav) if not a.startswith("--autoplay-policy")]
     b = playwright_sync.chromium.launch(executable_path=CHROMIUM, args=args)
     try:
-        ctx = b.new_context(permissions=["microphone"], base_url=live_server.url)
-        page = ctx.new_page()
+        ctx = mic_context(b, live_server.url)
+        page = open_page(ctx)
         page.goto(room["room_url"])
         cdp = ctx.new_cdp_session(page)
 

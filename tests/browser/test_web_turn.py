@@ -18,9 +18,9 @@ from playwright.sync_api import Page, expect
 
 from benchmarks.server import LocalServer
 from tests.daemons import Coturn
+from tests.helpers import create_room_sync
 
-from .helpers import create_room, diagnostics, join, tap_to_listen_if_needed
-from .test_web_show import ANALYSE_AUDIO
+from .helpers import ANALYSE_AUDIO, diagnostics, join, mic_context, open_page, tap_to_listen_if_needed
 
 pytestmark = pytest.mark.browser
 # ANALYSE_AUDIO listens for a voice too; these rooms have none, so it listens for
@@ -96,14 +96,8 @@ def page_on(browser) -> Iterator[Callable[[LocalServer], Page]]:  # type: ignore
     contexts = []
 
     def make(server: LocalServer) -> Page:
-        ctx = browser.new_context(permissions=["microphone"], base_url=server.url)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.console_lines = []  # type: ignore[attr-defined]
-        page.on("console", lambda m, p=page: p.console_lines.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e, p=page: p.console_lines.append(f"pageerror: {e}"))
-        return page
+        contexts.append(mic_context(browser, server.url))
+        return open_page(contexts[-1])
 
     yield make
     for ctx in contexts:
@@ -114,7 +108,7 @@ def page_on(browser) -> Iterator[Callable[[LocalServer], Page]]:  # type: ignore
 def test_a_listener_forced_to_relay_hears_the_music_through_coturn(
     page_on: Callable[[LocalServer], Page], relayed: LocalServer, coturn: Coturn
 ) -> None:
-    room = create_room(relayed, "Over the relay")
+    room = create_room_sync(relayed.url, "Over the relay")
     page = page_on(relayed)
     page.goto(room["room_url"])
     join(page, "Far away")
@@ -137,7 +131,7 @@ def test_a_listener_forced_to_relay_hears_the_music_through_coturn(
 def test_a_page_open_longer_than_its_credential_fetches_a_fresh_one(
     page_on: Callable[[LocalServer], Page], short_lived: LocalServer, coturn: Coturn
 ) -> None:
-    room = create_room(short_lived, "Late joiner")
+    room = create_room_sync(short_lived.url, "Late joiner")
     page = page_on(short_lived)
     page.goto(room["room_url"])
     loaded = page.evaluate("fetch('/api/config').then((r) => r.json())")["ice_servers"][-1]["username"]
@@ -154,7 +148,7 @@ def test_a_page_open_longer_than_its_credential_fetches_a_fresh_one(
 def test_with_a_wrong_secret_no_audio_arrives_and_the_page_says_why(
     page_on: Callable[[LocalServer], Page], misconfigured: LocalServer
 ) -> None:
-    room = create_room(misconfigured, "Relay refused")
+    room = create_room_sync(misconfigured.url, "Relay refused")
     page = page_on(misconfigured)
     page.goto(room["room_url"])
     join(page, "Far away", wait_audio=False)
