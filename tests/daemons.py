@@ -37,6 +37,21 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = LOOPBACK) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_both(host: str = LOOPBACK) -> int:
+    """A port free for UDP and for TCP at once (coturn listens on both, whatever its flags say)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def free_udp_range(count: int, attempts: int = 50) -> tuple[int, int]:
     """``count`` consecutive free UDP ports (coturn's relay range), first and last."""
     for _ in range(attempts):
@@ -204,7 +219,7 @@ class Coturn:
     relay_ports: int = 40
 
     def __post_init__(self) -> None:
-        self.port = free_port(socket.SOCK_DGRAM)
+        self.port = free_port_both()
         self.min_port, self.max_port = free_udp_range(self.relay_ports)
         self.daemon = Daemon("turnserver", self.command, self.workdir, stun_answers(LOOPBACK, self.port))
 

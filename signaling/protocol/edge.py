@@ -17,7 +17,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sfu import NEGOTIATION_ERRORS, Router, SdpError, check_publish_offer
+from sfu import Router
 
 from ..errors import ApiError
 from ..model.mesh import Mesh
@@ -25,7 +25,7 @@ from ..model.participant import STAGE_ROLES
 from ..model.remote import WorkerLink
 from ..model.room import tracks_for
 from ..tokens import new_id
-from ..validate import pc_field
+from .media import accept_offer, apply_answer
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -134,41 +134,14 @@ class EdgeRoom:
             await self._offer(pid, session, msg)
 
     async def _answer(self, pid: str, msg: dict[str, Any]) -> None:
-        pc_field(msg, "sub")
-        peer = self.router.subscribers.get(pid)
-        if peer is None:
-            raise ApiError("conflict", "no sub connection is open")
-        sdp = msg.get("sdp")
-        if not isinstance(sdp, str):
-            raise ApiError("bad_request", "'sdp' must be a session description")
-        try:
-            await peer.handle_answer(sdp)
-        except SdpError as exc:
-            raise ApiError("bad_request", str(exc)) from None
-        except NEGOTIATION_ERRORS:
-            raise ApiError("bad_request", "the answer could not be applied") from None
+        await apply_answer(self.router, pid, msg)
 
     async def _offer(self, pid: str, session: Session, msg: dict[str, Any]) -> None:
-        pc_field(msg, "pub")
         person = self.people.get(pid, {})
         if person.get("role") not in STAGE_ROLES:
             raise ApiError("forbidden", "only the stage may publish")
-        sdp = msg.get("sdp")
-        if not isinstance(sdp, str) or len(sdp) > 60_000:
-            raise ApiError("bad_request", "'sdp' must be a session description")
-        try:
-            check_publish_offer(sdp)
-        except SdpError as exc:
-            raise ApiError("bad_request", str(exc)) from None
-        renegotiation = pid in self.router.publishers
-        peer = self.router.add_publisher(pid)
-        peer.producer.paused = bool(person.get("muted"))
-        try:
-            answer_sdp = await peer.handle_offer(sdp)
-        except NEGOTIATION_ERRORS:
-            if not renegotiation:
-                await self.router.close_publisher(pid)
-            raise ApiError("bad_request", "the offer could not be parsed as SDP") from None
+        muted = bool(person.get("muted"))
+        answer_sdp, renegotiation = await accept_offer(self.router, pid, msg, paused=muted)
         session.send({"type": "answer", "pc": "pub", "sdp": answer_sdp})
         if not renegotiation:
             self.link.send({"t": "publishing", "room": self.room_id, "pid": pid, "on": True,

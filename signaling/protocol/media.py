@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfu import NEGOTIATION_ERRORS, SdpError, check_publish_offer
+from sfu import NEGOTIATION_ERRORS, Router, SdpError, check_publish_offer
 
 from ..errors import ApiError
 from ..model import permissions
@@ -13,9 +13,14 @@ from .handler import target_of
 
 
 async def answer(room: Room, me: Participant, msg: dict) -> None:
+    await apply_answer(room.router, me.participant_id, msg)
+
+
+async def apply_answer(router: Router, pid: str, msg: dict) -> None:
+    """The client's answer to our ``sub`` offer (wherever its peer connection lives)."""
     pc_field(msg, "sub")
     sdp = msg.get("sdp")
-    peer = room.router.subscribers.get(me.participant_id)
+    peer = router.subscribers.get(pid)
     if peer is None:
         raise ApiError("conflict", "no sub connection is open")
     if not isinstance(sdp, str):
@@ -29,9 +34,16 @@ async def answer(room: Room, me: Participant, msg: dict) -> None:
 
 
 async def offer(room: Room, me: Participant, msg: dict) -> None:
-    pc_field(msg, "pub")
     if not permissions.may_publish(me):
         raise ApiError("forbidden", "only the stage may publish")
+    answer_sdp, _ = await accept_offer(room.router, me.participant_id, msg, paused=me.muted)
+    room.send_to(me.participant_id, {"type": "answer", "pc": "pub", "sdp": answer_sdp})
+    await room.router.reconcile()
+
+
+async def accept_offer(router: Router, pid: str, msg: dict, *, paused: bool) -> tuple[str, bool]:
+    """Answer a stage member's ``pub`` offer; the answer, and whether it was a renegotiation."""
+    pc_field(msg, "pub")
     sdp = msg.get("sdp")
     if not isinstance(sdp, str) or len(sdp) > 60_000:
         raise ApiError("bad_request", "'sdp' must be a session description")
@@ -39,17 +51,16 @@ async def offer(room: Room, me: Participant, msg: dict) -> None:
         check_publish_offer(sdp)
     except SdpError as exc:
         raise ApiError("bad_request", str(exc)) from None
-    renegotiation = me.participant_id in room.router.publishers
-    peer = room.router.add_publisher(me.participant_id)
-    peer.producer.paused = me.muted
+    renegotiation = pid in router.publishers
+    peer = router.add_publisher(pid)
+    peer.producer.paused = paused
     try:
         answer_sdp = await peer.handle_offer(sdp)
     except NEGOTIATION_ERRORS:  # aiortc refused the description
         if not renegotiation:  # leave nothing half made behind
-            await room.router.close_publisher(me.participant_id)
+            await router.close_publisher(pid)
         raise ApiError("bad_request", "the offer could not be parsed as SDP") from None
-    room.send_to(me.participant_id, {"type": "answer", "pc": "pub", "sdp": answer_sdp})
-    await room.router.reconcile()
+    return answer_sdp, renegotiation
 
 
 async def candidate(room: Room, me: Participant, msg: dict) -> None:
