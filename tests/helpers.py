@@ -27,7 +27,7 @@ OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def wait_for(
-    predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.01, what: str = "condition"
+    predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.1, what: str = "condition"
 ) -> float:
     """Poll ``predicate`` every ``step`` seconds until it is true: the seconds that took.
     TimeoutError after ``timeout``."""
