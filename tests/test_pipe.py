@@ -140,7 +140,8 @@ async def test_the_producers_audio_level_reaches_the_remote_producer(
     source.audio_level, source.audio_level_at = 30, time.monotonic() * 1000.0
 
     source.forward(b"loud", 960, 1)
-    await wait_for(lambda: remote.audio_level == 30)
+    # polled finely: 300 ms on, the sink's keepalive says "no fresh level" (127) again
+    await wait_for(lambda: remote.audio_level == 30, step=0.002)
 
     assert remote.talking(time.monotonic() * 1000.0)
     source.audio_level_at -= 1000.0  # an old level says nothing: not sent
