@@ -122,7 +122,7 @@ class Mesh:
         if sink is not None and not sink.closed:
             self.endpoint.remove_sink(sink)
 
-    def forget(self, room_id: str, router: Router | None = None) -> None:
+    def forget(self, room_id: str) -> None:
         """The room ended here, or this worker left it: every pipe of it goes."""
         for room, key in [k for k in self._bound if k[0] == room_id]:
             stream_id = self._bound.pop((room, key))
