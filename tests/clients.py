@@ -121,8 +121,10 @@ class RoomClient:
         *,
         local_ip: str | None = None,
         headers: dict[str, str] | None = None,
+        media: bool = True,
     ) -> None:
         self.base_url = base_url
+        self.media = media  # False: signaling only, the sub offer goes unanswered
         self.room_id = room_id
         self.name = name
         self.token = token
@@ -181,7 +183,7 @@ class RoomClient:
             self.close_code = close_code if close_code is not None else self._ws.close_code
 
     async def _react(self, msg: dict) -> None:
-        if msg["type"] == "offer" and msg.get("pc") == "sub":
+        if msg["type"] == "offer" and msg.get("pc") == "sub" and self.media:
             await self._answer_sub(msg)
         elif msg["type"] == "answer" and msg.get("pc") == "pub" and self.pub is not None:
             await self.pub.setRemoteDescription(RTCSessionDescription(sdp=msg["sdp"], type="answer"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Protocol
 
@@ -25,6 +26,9 @@ class Outbox(Protocol):
     """What a room needs of a participant's socket (``protocol.session.Session`` is one)."""
 
     def send(self, message: dict) -> None: ...
+
+    def send_text(self, text: str) -> None:
+        """A message already serialized (a broadcast is serialized once for all)."""
 
     def close(self, code: int) -> None: ...
 
@@ -102,6 +106,9 @@ class RemoteOutbox:
 
     def send(self, message: dict) -> None:
         self.link.send({"t": "to", "room": self.room_id, "pid": self.participant_id, "msg": message})
+
+    def send_text(self, text: str) -> None:
+        self.send(json.loads(text))  # rare: broadcasts reach another worker once, as a dict
 
     def close(self, code: int) -> None:
         self.link.send({"t": "close", "room": self.room_id, "pid": self.participant_id, "code": code})

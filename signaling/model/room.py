@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import deque
@@ -16,7 +17,8 @@ from ..store import Store
 from ..store.base import now_iso
 from ..tokens import new_id
 from .media import RoomMedia
-from .participant import Participant
+from .participant import STAGE_ROLES, Participant
+from .presence import AUDIENCE_THRESHOLD, Audience, Event, Presence
 from .ratelimit import RateLimit
 from .remote import Outbox, RemoteOutbox, WorkerLink
 from .wordfilter import WordFilter
@@ -66,6 +68,7 @@ class Room(AsyncIOEventEmitter):
         self.host_left_at: float | None = time.monotonic()  # no host yet
         self.permanent = False
         self._levels_sent = False
+        self.presence = Presence(self.broadcast, self.send_to, self.listener_count)
         music.on("now_playing", self._on_now_playing)
         music.on("queue", self._on_queue)
         router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
@@ -73,6 +76,9 @@ class Room(AsyncIOEventEmitter):
     # --- views -------------------------------------------------------------
     def connected_count(self) -> int:
         return sum(1 for p in self.participants.values() if p.connected)
+
+    def listener_count(self) -> int:
+        return sum(1 for p in self.participants.values() if p.connected and p.role == "listener")
 
     def summary(self) -> dict:
         present = [p for p in self.participants.values() if p.connected]
@@ -94,7 +100,7 @@ class Room(AsyncIOEventEmitter):
             "role": me.role,
             "resume_token": me.resume_token,
             "room": self.summary(),
-            "participants": [p.to_json() for p in self.participants.values() if p.connected],
+            "participants": self._known_to(me),
             "queue": self.music.queue(),
             "music_settings": self.music_settings(),
             "now_playing": self.now_playing_for(me),
@@ -104,6 +110,19 @@ class Room(AsyncIOEventEmitter):
             **({"worker": self.worker_id} if self.worker_id else {}),
         }
 
+    def _known_to(self, me: Participant) -> list[dict]:
+        """The stage, the raised hands, ``me`` and the first listeners (a big audience is a count)."""
+        shown, listeners = [], 0
+        for p in self.participants.values():
+            if not p.connected:
+                continue
+            if p.role == "listener" and not p.hand_raised and p is not me:
+                listeners += 1
+                if listeners > AUDIENCE_THRESHOLD:
+                    continue
+            shown.append(p.to_json())
+        return shown
+
     @property
     def host(self) -> Participant | None:
         for p in self.participants.values():
@@ -112,18 +131,31 @@ class Room(AsyncIOEventEmitter):
         return None
 
     # --- news ----------------------------------------------------------------
-    def broadcast(self, message: dict, exclude: str | None = None) -> None:
-        """To everyone here; to each other worker holding some of them, once."""
+    def broadcast(self, message: dict, exclude: str | None = None, to: Audience = "all") -> None:
+        """To everyone here (or only the stage, or only the audience), serialized once; to each
+        other worker holding some of them, once."""
+        text = json.dumps(message, separators=(",", ":"))
         workers: dict[str, WorkerLink] = {}
         for pid, session in self.sessions.items():
-            if pid == exclude:
+            if pid == exclude or not self._addressed(pid, to):
                 continue
             if isinstance(session, RemoteOutbox):
                 workers[session.worker_id] = session.link
             else:
-                session.send(message)
+                session.send_text(text)
         for link in workers.values():
-            link.send({"t": "bcast", "room": self.room_id, "msg": message, "exclude": exclude})
+            link.send({"t": "bcast", "room": self.room_id, "msg": message, "exclude": exclude, "to": to})
+
+    def _addressed(self, pid: str, to: Audience) -> bool:
+        if to == "all":
+            return True
+        participant = self.participants.get(pid)
+        on_stage = participant is not None and participant.role in STAGE_ROLES
+        return on_stage == (to == "stage")
+
+    def announce(self, event: Event, participant: Participant, exclude: str | None = None) -> None:
+        """A participant joined, changed or left: told as the room's size calls for (``Presence``)."""
+        self.presence.announce(event, participant, exclude)
 
     def send_to(self, participant_id: str, message: dict) -> None:
         session = self.sessions.get(participant_id)
@@ -166,15 +198,20 @@ class Room(AsyncIOEventEmitter):
         if now_playing is None:
             return
         self.save_music()
+        texts: dict[bool, str] = {}  # the stage hears it now, the audience D later: two texts at most
         for pid, session in self.sessions.items():
             participant = self.participants.get(pid)
-            heard = self._heard_by(participant, now_playing) if participant is not None else None
-            if heard is not None:
-                session.send({"type": "now_playing", **heard})
+            if participant is None:
+                continue
+            live = self.router.is_live(pid)
+            if live not in texts:
+                heard = self._heard_by(participant, now_playing)
+                texts[live] = json.dumps({"type": "now_playing", **(heard or {})}, separators=(",", ":"))
+            session.send_text(texts[live])
 
     def participant_changed(self, participant: Participant) -> None:
         self.save(participant)
-        self.broadcast({"type": "participant_updated", "participant": participant.to_json()})
+        self.announce("participant_updated", participant)
 
     def save(self, p: Participant) -> None:
         """Keep a participant resumable across reconnects and restarts."""
@@ -263,6 +300,7 @@ class Room(AsyncIOEventEmitter):
         if self.ended:
             return
         self.ended = True
+        self.presence.close()
         self.broadcast({"type": "room_ended"})
         for session in list(self.sessions.values()):
             session.close(CLOSE_ROOM_ENDED)

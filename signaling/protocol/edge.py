@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -158,7 +159,7 @@ class EdgeRoom:
         elif kind == "to":
             self._to(str(message.get("pid")), message.get("msg"))
         elif kind == "bcast":
-            self._broadcast(message.get("msg"), message.get("exclude"))
+            self._broadcast(message.get("msg"), message.get("exclude"), message.get("to", "all"))
         elif kind == "close":
             session = self.sessions.get(str(message.get("pid")))
             if session is not None:
@@ -180,13 +181,20 @@ class EdgeRoom:
             msg = {**msg, "worker": self.link.bus.worker_id}
         session.send(msg)
 
-    def _broadcast(self, msg: Any, exclude: Any) -> None:
+    def _broadcast(self, msg: Any, exclude: Any, to: Any) -> None:
         if not isinstance(msg, dict):
             return
         self._note(msg, None)
+        text = json.dumps(msg, separators=(",", ":"))
         for pid, session in self.sessions.items():
-            if pid != exclude:
-                session.send(msg)
+            if pid != exclude and self._addressed(pid, to):
+                session.send_text(text)
+
+    def _addressed(self, pid: str, to: Any) -> bool:
+        if to not in ("stage", "audience"):
+            return True
+        on_stage = self.people.get(pid, {}).get("role") in STAGE_ROLES
+        return on_stage == (to == "stage")
 
     def _note(self, msg: dict[str, Any], pid: str | None) -> None:
         """Keep what media decisions here need: our participants' role and mute."""

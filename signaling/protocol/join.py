@@ -101,8 +101,8 @@ async def enter(room: Room, me: Participant, session: Outbox) -> None:
         room.host_left_at = None
     room.save(me)
     session.send(room.welcome(me))
-    event = "participant_updated" if old is not None else "participant_joined"
-    room.broadcast({"type": event, "participant": me.to_json()}, exclude=me.participant_id)
+    room.announce("participant_updated" if old is not None else "participant_joined", me,
+                  exclude=me.participant_id)
     if isinstance(session, Session):  # else their worker opens it
         sub = room.router.add_subscriber(me.participant_id)
         sub.on("offer", lambda sdp, tracks: session.send(
@@ -126,5 +126,5 @@ async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Se
         room.host_left_at = time.monotonic()
     else:
         room.participants.pop(me.participant_id, None)
-    room.broadcast({"type": "participant_left", "participant_id": me.participant_id})
+    room.announce("participant_left", me)
     await room.media.reconcile()

@@ -30,10 +30,14 @@ class Session:
         self.closing = False
 
     def send(self, message: dict) -> None:
+        self.send_text(json.dumps(message, separators=(",", ":")))
+
+    def send_text(self, text: str) -> None:
+        """Queue a message already serialized (a broadcast serializes once for everyone)."""
         if self.closing:
             return
         try:
-            self._queue.put_nowait((json.dumps(message, separators=(",", ":")), None))
+            self._queue.put_nowait((text, None))
         except asyncio.QueueFull:
             log.warning("client too slow, closing its socket")
             self.close(1008)
