@@ -20,6 +20,7 @@ from sfu.pipe import PipeEndpoint
 from .cluster import ClusterBus
 from .config import Settings
 from .errors import error_middleware
+from .http.cluster_view import families_json, rooms_json
 from .http.metrics import metrics_registry
 from .http.proxy import TrustedProxies, forwarded_middleware
 from .keys import (
@@ -61,7 +62,22 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_loop_monitor, _store, _library, _media_worker, _registry])
     if settings.redis_url and settings.worker_id:
         app.cleanup_ctx.append(_cluster)
+    app.on_shutdown.append(_drain)
     return app
+
+
+async def _drain(app: web.Application) -> None:
+    """Stopping (the listener is closed already): every page is told 1001 now and rejoins (on
+    another worker, with workers) instead of waiting out aiohttp's shutdown timeout."""
+    try:
+        hub = app.get(HUB)
+        if hub is not None:
+            await hub.drain()
+        registry = app.get(REGISTRY)
+        if registry is not None:
+            await registry.close()
+    except Exception:  # the cleanup that follows must still close every resource
+        log.exception("draining failed")
 
 
 async def _loop_monitor(app: web.Application) -> AsyncIterator[None]:
@@ -140,6 +156,8 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     hub = WorkerHub(app[REGISTRY], bus, app[WORKER], Mesh(endpoint, links, advertised), links)
     app[HUB] = hub
     app[CLUSTER] = bus
+    bus.reports["metrics"] = lambda: families_json(app[METRICS])
+    bus.reports["rooms"] = lambda: rooms_json(app[REGISTRY])
     for room in app[REGISTRY].rooms.values():
         await bus.claim_origin(room.room_id)
     hub.start()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from tests.daemons import Redis
 from tests.helpers import MakeServer, create_room, make_settings, start_server, stop_server, url_of
 
 
@@ -55,3 +56,9 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def room(base_url: str, http: aiohttp.ClientSession) -> dict:
     return await create_room(http, base_url, "Test show", "Hosty")
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    with Redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -17,44 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from benchmarks.server import LocalServer
 from sfu.ice import gather_on
 from tests.clients import EncodedToneTrack, RoomClient
+from tests.cluster_helpers import SECRET, on_worker, origin_of, rejoin, share, start_cluster, worker_pids
 from tests.daemons import Redis
 from tests.helpers import close_all, create_room_sync, wait_for
-
-SECRET = "a shared secret for the tests' pipes"
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
-    with Redis(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
-def start_cluster(data_dir: Path, redis_url: str, node: str = "w", workers: int = 2) -> LocalServer:
-    """``onair serve --workers N``; its workers are ``{node}1``... (ids must differ between the
-    clusters that share one Redis, as between the nodes of one cluster)."""
-    server = LocalServer(data_dir, extra_args=["--workers", str(workers), "--redis", redis_url,
-                                               "--worker-id", node])
-    server.start()
-    wait_workers(server.url, {f"{node}{i}" for i in range(1, workers + 1)})
-    return server
-
-
-def wait_workers(url: str, wanted: set[str], timeout: float = 30.0) -> None:
-    """Until every worker in ``wanted`` has answered /healthz on the shared port."""
-    seen: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while not wanted <= seen:
-        assert time.monotonic() < deadline, f"workers seen: {seen}"
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
-                seen.add(json.loads(resp.read()).get("worker"))
-        except OSError:
-            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -67,52 +36,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_server: Redis) -> It
 @pytest.fixture(autouse=True)
 def loopback_peers() -> None:
     gather_on(["127.0.0.1"])  # the test's own aiortc peers, as the servers'
-
-
-async def on_worker(url: str, room: dict, name: str, worker: str, token: str | None = None) -> RoomClient:
-    """A client whose socket landed on ``worker`` (others are closed and tried again)."""
-    for _ in range(60):
-        client = RoomClient(url, room["room_id"], name, token=token)
-        try:
-            await client.connect()
-        except TimeoutError:
-            got = dict(client.messages)
-            raise AssertionError(f"{name}: no welcome; {got}, close {client.close_code}") from None
-        if client.welcome is not None and client.welcome.get("worker") == worker:
-            return client
-        await client.close()
-    raise AssertionError(f"{name} never landed on {worker}")
-
-
-def origin_of(redis_url: str, room_id: str) -> str:
-    """The worker the directory names as the room's origin (claimed before the room was announced)."""
-    value = redis.Redis.from_url(redis_url).get(f"onair:room:{room_id}:origin")
-    assert value is not None
-    return value.decode().split("#")[0]
-
-
-def worker_pids(server: LocalServer) -> dict[str, int]:
-    """The supervisor's workers by id, read from /proc."""
-    assert server.proc is not None
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == server.proc.pid and b"--worker-id" in args:
-            last = len(args) - 1 - args[::-1].index(b"--worker-id")  # the supervisor appends its own
-            found[args[last + 1].decode()] = int(entry.name)
-    return found
-
-
-def share(sent: list[bytes], client: RoomClient, mid: str) -> float:
-    """The share of ``sent`` payloads that arrived at ``client`` on ``mid``, byte for byte."""
-    received = set(client.payloads.get(mid, []))
-    return sum(1 for p in sent if p in received) / max(1, len(sent))
 
 
 async def test_listeners_on_both_workers_get_the_hosts_voice_and_the_same_music(cluster: LocalServer) -> None:
@@ -169,25 +92,6 @@ async def test_chat_hands_and_the_stage_work_across_workers(cluster: LocalServer
     offer = await caller.request({"type": "offer", "pc": "pub", "sdp": "v=0"})
     assert offer["code"] == "forbidden"  # refused on the caller's own worker too
     await close_all(host, near, caller)
-
-
-async def rejoin(
-    url: str, room: dict, client: RoomClient, token: str, since: float
-) -> tuple[RoomClient, float]:
-    """Join again with ``token`` (as the page does after a drop); the client, and the seconds from
-    ``since`` (the crash) until its music plays again."""
-    deadline = time.monotonic() + 20
-    while True:
-        again = RoomClient(url, room["room_id"], client.name, token=token)
-        try:
-            await again.connect()
-            break
-        except (TimeoutError, OSError, AssertionError):
-            await again.close()  # its HTTP session too
-            assert time.monotonic() < deadline, f"{client.name} could not rejoin"
-            await asyncio.sleep(0.5)
-    await wait_for(lambda: bool(again.tracks) and bool(again.payloads.get(again.mid_of("music"))), 15)
-    return again, time.monotonic() - since
 
 
 async def test_a_killed_worker_and_then_a_killed_origin(

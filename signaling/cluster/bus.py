@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from .directory import DirectoryMixin
 from .naming import Names, check_worker_id, new_instance, worker_of
 from .redis_io import ASSERT_ORIGINS, BusUnavailable, backoff_delays, make_client, text, unavailable_on_error
+from .shared import SharedMixin
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class WorkerInfo:
             return None
 
 
-class ClusterBus(DirectoryMixin, AsyncIOEventEmitter):
+class ClusterBus(DirectoryMixin, SharedMixin, AsyncIOEventEmitter):
     """One worker process's membership of the cluster.
 
     Events: ``message`` (dict) for every well-formed message addressed to this
@@ -98,6 +99,7 @@ class ClusterBus(DirectoryMixin, AsyncIOEventEmitter):
         self._closed = False
         self._assert_script: AsyncScript = self._redis.register_script(ASSERT_ORIGINS)
         self._init_directory()
+        self._init_shared()
 
     @classmethod
     async def connect(cls, redis_url: str, worker_id: str, *, pipe_address: tuple[str, int],
@@ -193,6 +195,8 @@ class ClusterBus(DirectoryMixin, AsyncIOEventEmitter):
             for room_id, count in self._listeners.items():
                 pipe.hset(self.names.listeners(room_id), self.instance, count)
                 pipe.expire(self.names.listeners(room_id), self._room_ttl_s)
+            for report_key, value in self._report_values().items():
+                pipe.set(report_key, value, px=int(self.ttl_s * 1000))
             if rooms:
                 await self._assert_script(
                     keys=[*(self.names.origin(r) for r in rooms), self.names.worker_rooms(self.worker_id)],

@@ -63,3 +63,11 @@ class Names:
     def listeners(self, room_id: str) -> str:
         """HASH: instance id -> that process's listener count in the room."""
         return f"{self.prefix}:room:{room_id}:listeners"
+
+    def report(self, worker_id: str, name: str) -> str:
+        """STRING: a worker's latest report ``name`` (``metrics``, ``rooms``), expiring with its heartbeat."""
+        return f"{self.prefix}:worker:{worker_id}:report:{name}"
+
+    def limit(self, limit: str, key: str) -> str:
+        """ZSET: the events of a shared limit (``create``, ``join``) for one key (an address)."""
+        return f"{self.prefix}:limit:{limit}:{key}"

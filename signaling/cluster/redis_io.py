@@ -119,3 +119,15 @@ for i = 1, #KEYS - 1 do
 end
 return holders
 """
+
+# KEYS[1] = the limit's sorted set; ARGV = now_ms, window_ms, count, a unique member.
+# Drops what left the window, then admits the event if fewer than count remain.
+SLIDING_WINDOW = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
+return 1
+"""

@@ -21,8 +21,9 @@ from prometheus_client.registry import Collector
 from sfu import MediaWorker
 from sfu.worker import Sweeper
 
-from ..keys import METRICS
+from ..keys import CLUSTER, METRICS
 from ..model.registry import RoomRegistry
+from .cluster_view import cluster_metrics
 from .requests import require_operator
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -82,6 +83,9 @@ class ServerCollector(Collector):
                                 value=sum(r.connected_count() for r in rooms))
         yield GaugeMetricFamily("onair_listeners", "connected listeners",
                                 value=sum(r.summary()["listeners"] for r in rooms))
+        yield GaugeMetricFamily("onair_listeners_served", "listeners whose media this process sends "
+                                "(with workers: wherever their room's origin is)",
+                                value=served_listeners(self.worker))
         yield CounterMetricFamily("onair_music_ticks", "music frames produced",
                                   value=sum(t.ticks for t in ticks))
         yield CounterMetricFamily("onair_music_underruns", "music frames skipped (loop too late)",
@@ -93,6 +97,11 @@ class ServerCollector(Collector):
             "99th percentile of tick lateness over the last minute, worst room",
             value=max((t.late_ms_p99() for t in ticks), default=0.0),
         )
+
+
+def served_listeners(worker: MediaWorker) -> int:
+    """Receivers of the audience feed on this process's routers (an edge router's too)."""
+    return sum(1 for router in worker.routers for owner in router.subscribers if not router.is_live(owner))
 
 
 def process_metrics() -> Iterator[Metric]:
@@ -126,6 +135,11 @@ def metrics_registry(registry: RoomRegistry, worker: MediaWorker) -> CollectorRe
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """This process's figures; with workers, every worker's, labelled ``worker``."""
     require_operator(request)
-    body = generate_latest(request.app[METRICS])
+    collectors = request.app[METRICS]
+    bus = request.app.get(CLUSTER)
+    if bus is not None:
+        collectors = await cluster_metrics(bus, collectors)
+    body = generate_latest(collectors)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -6,13 +6,15 @@ from aiohttp import web
 
 from ..errors import ApiError
 from ..keys import CLUSTER, CREATE_LIMIT, REGISTRY, SETTINGS
+from ..model.ratelimit import allowed
 from ..model.turn import turn_relay
 from ..tokens import bearer
+from .cluster_view import cluster_rooms
 from .requests import json_body, live_room, text_field
 
 
 async def create_room(request: web.Request) -> web.Response:
-    if not request.app[CREATE_LIMIT].allow(request.remote or ""):
+    if not await allowed(request.app[CREATE_LIMIT], request.app.get(CLUSTER), "create", request.remote or ""):
         raise ApiError("rate_limited", "too many rooms from this address; try again later")
     body = await json_body(request)
     title = text_field(body, "title", 100)
@@ -34,6 +36,9 @@ async def create_room(request: web.Request) -> web.Response:
 
 
 async def list_rooms(request: web.Request) -> web.Response:
+    bus = request.app.get(CLUSTER)
+    if bus is not None:  # with workers: every worker's rooms
+        return web.json_response(await cluster_rooms(bus, request.app[REGISTRY]))
     return web.json_response([r.summary() for r in request.app[REGISTRY].live()])
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
+
+from ..cluster import BusUnavailable, ClusterBus
 
 
 class RateLimit:
@@ -30,3 +33,12 @@ class RateLimit:
                 del self._events[k]
             self._prune_at = max(1024, 2 * len(self._events))
         return True
+
+
+async def allowed(limit: RateLimit, bus: ClusterBus | None, name: str, key: str) -> bool:
+    """``limit`` for ``key``, counted across every worker when there are workers (``name`` tells
+    the limits apart in Redis); counted here alone while Redis cannot be reached."""
+    if bus is not None:
+        with contextlib.suppress(BusUnavailable):
+            return await bus.allow(name, key, limit.count, limit.window_s)
+    return limit.allow(key)

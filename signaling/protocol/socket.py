@@ -13,6 +13,7 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from ..errors import CLOSE_TOO_BIG, JOIN_CLOSE, ApiError
 from ..keys import REGISTRY, SETTINGS
+from ..model.ratelimit import allowed
 from .edge import EdgeRoom
 from .flood import MessageBudget, Verdict
 from .join import admit, enter, leave, origin_allowed
@@ -43,6 +44,8 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     budget = MessageBudget(settings.message_rate, settings.message_burst)
     hub = request.app.get(HUB)
     try:
+        if hub is not None and not await allowed(registry.join_limit, hub.bus, "join", request.remote or ""):
+            raise ApiError("rate_limited", "too many joins from this address; try again shortly")
         place = await hub.locate(request.match_info["room_id"]) if hub is not None else None
         if isinstance(place, EdgeRoom):
             assert hub is not None

@@ -22,7 +22,7 @@ from aiohttp import web
 from sfu import MediaWorker
 
 from ..cluster import BusUnavailable, ClusterBus
-from ..errors import ApiError
+from ..errors import CLOSE_GOING_AWAY, ApiError
 from ..model.mesh import MUSIC, Mesh, voice_key
 from ..model.registry import RoomRegistry
 from ..model.remote import Links, RemoteOutbox
@@ -76,9 +76,26 @@ class WorkerHub:
         self.edges.clear()
         await self.links.close()
 
+    async def drain(self) -> None:
+        """SIGTERM, the listener already closed: no new joins here; each room held here is let go
+        (its sockets closed with 1001, so pages rejoin on a worker still serving, which takes the
+        room over from the store), and our share of other rooms closes the same way."""
+        with contextlib.suppress(BusUnavailable):
+            await self.bus.set_draining(True)
+        for room in list(self.registry.rooms.values()):
+            room.save_music()
+            await self.registry.drop(room)
+            with contextlib.suppress(BusUnavailable):
+                await self.bus.release_origin(room.room_id)
+        for edge in list(self.edges.values()):
+            await edge.close(CLOSE_GOING_AWAY)
+        self.edges.clear()
+
     # --- where a room lives ---------------------------------------------------------------------
     async def locate(self, room_id: str) -> Room | EdgeRoom | None:
         """The room here (we are its origin), our share of it (another worker is), or None."""
+        if self.bus.draining:
+            raise ApiError("draining", "this server is shutting down; try again")
         room = self.registry.get(room_id)
         if room is not None:
             return room
