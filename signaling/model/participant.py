@@ -21,6 +21,7 @@ class Participant:
     hand_raised: bool = False
     hand_raised_at: float | None = None
     muted: bool = False
+    muted_by: str | None = None  # "self" or "moderator" (the host or a moderator): who may open it
     chat_muted: bool = False
     connected: bool = True
     stats: dict[str, float] = field(default_factory=dict)
@@ -41,5 +42,6 @@ class Participant:
             "hand_raised": self.hand_raised,
             "hand_raised_at": self.hand_raised_at,
             "muted": self.muted,
+            "muted_by": self.muted_by if self.muted else None,
             "chat_muted": self.chat_muted,
         }

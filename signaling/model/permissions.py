@@ -56,5 +56,14 @@ def check_on(actor: Participant, target: Participant, action: str) -> None:
         raise ApiError("forbidden", "nobody may do that to the host")
 
 
+def check_unmute(actor: Participant, target: Participant) -> None:
+    """Opening a closed mic: the host or a moderator opens what one of them closed, the owner what
+    they closed themselves."""
+    if target.muted_by == "moderator" and actor.role not in MODERATORS:
+        raise ApiError("forbidden", "the host muted you: only the host or a moderator can open your mic")
+    if target.muted_by == "self" and actor is not target:
+        raise ApiError("forbidden", f"{target.name} closed their own mic: only they can open it")
+
+
 def may_publish(participant: Participant) -> bool:
     return participant.role in STAGE_ROLES

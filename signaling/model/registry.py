@@ -133,7 +133,7 @@ class RoomRegistry:
             return None
         participant = Participant(
             saved["participant_id"], saved["name"], saved["role"], token, saved["address"],
-            chat_muted=saved["chat_muted"], muted=saved["muted"],
+            chat_muted=saved["chat_muted"], muted=saved["muted"], muted_by=saved.get("muted_by"),
         )
         if saved["hand_raised"]:
             participant.set_hand(True, server_ms())

@@ -218,6 +218,7 @@ class Room(AsyncIOEventEmitter):
         self.store.save_participant(
             self.room_id, p.participant_id, name=p.name, role=p.role, resume_token=p.resume_token,
             address=p.address, hand_raised=p.hand_raised, chat_muted=p.chat_muted, muted=p.muted,
+            muted_by=p.muted_by,
             last_seen=now_iso(),
         )
 

@@ -71,11 +71,22 @@ async def candidate(room: Room, me: Participant, msg: dict) -> None:
 
 
 async def mute(room: Room, me: Participant, msg: dict) -> None:
+    """Close or open a mic. A mic closed by the host or a moderator is opened only by one of
+    them; a mic its owner closed, only by its owner."""
     target = target_of(room, msg)
     permissions.check_on(me, target, "mute")
-    target.muted = bool_field(msg, "muted")
-    room.media.pause(target.participant_id, target.muted)
+    muted = bool_field(msg, "muted")
+    if not muted and target.muted:
+        permissions.check_unmute(me, target)
+    set_mute(room, target, muted, "self" if me is target else "moderator")
     room.participant_changed(target)
+
+
+def set_mute(room: Room, target: Participant, muted: bool, by: str) -> None:
+    """Close (or open) ``target``'s mic: their voice is paused at the server either way."""
+    target.muted = muted
+    target.muted_by = by if muted else None
+    room.media.pause(target.participant_id, muted)
 
 
 async def stats(room: Room, me: Participant, msg: dict) -> None:

@@ -9,6 +9,7 @@ from ..model import permissions
 from ..model.participant import Participant, Role
 from ..model.room import Room
 from .handler import target_of
+from .media import set_mute
 
 
 async def set_role(room: Room, target: Participant, role: Role) -> None:
@@ -68,5 +69,7 @@ async def make_moderator(room: Room, me: Participant, msg: dict) -> None:
     permissions.check_on(me, target, "make_moderator")
     if target.role == "moderator":
         raise ApiError("conflict", f"{target.name} is already a moderator")
+    if not target.on_stage:  # a new moderator's mic starts closed: they open it when ready
+        set_mute(room, target, True, "self")
     await set_role(room, target, "moderator")
     room.audit(me, "make_moderator", target)

@@ -28,10 +28,16 @@ def _room(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+# participants.muted: 0 open, 1 closed by its owner, 2 closed by the host or a moderator
+MUTE_CODES = {"self": 1, "moderator": 2}
+MUTED_BY = {code: who for who, code in MUTE_CODES.items()}
+
 def _participant(row: sqlite3.Row) -> dict[str, Any]:
     out = dict(row)
-    for flag in ("hand_raised", "chat_muted", "muted"):
+    for flag in ("hand_raised", "chat_muted"):
         out[flag] = bool(out[flag])
+    out["muted_by"] = MUTED_BY.get(out["muted"])  # the column keeps who closed the mic
+    out["muted"] = bool(out["muted"])
     return out
 
 
@@ -126,9 +132,11 @@ class RoomsMixin(StoreBase):
         hand_raised: bool = False,
         chat_muted: bool = False,
         muted: bool = False,
+        muted_by: str | None = None,
         last_seen: str | None = None,
     ) -> None:
-        """Create or update a participant; only sha256(resume_token) is kept. The room must exist."""
+        """Create or update a participant; only sha256(resume_token) is kept. The room must exist.
+        ``muted_by`` (``self`` or ``moderator``) says who closed a muted mic."""
         self._write(
             f"""INSERT INTO participants ({_PARTICIPANT_COLUMNS}, resume_token_hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -145,7 +153,7 @@ class RoomsMixin(StoreBase):
                 address,
                 int(hand_raised),
                 int(chat_muted),
-                int(muted),
+                MUTE_CODES.get(muted_by or "self", 1) if muted else 0,
                 last_seen or now_iso(),
                 hash_token(resume_token),
             ),
