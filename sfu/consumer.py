@@ -32,6 +32,7 @@ class Consumer:
         "packets",
         "octets",
         "rtt_ms",
+        "loss_pct",
         "_seq_offset",
         "_ts_offset",
         "_last_seq",
@@ -57,6 +58,7 @@ class Consumer:
         self.packets = 0
         self.octets = 0
         self.rtt_ms: float | None = None
+        self.loss_pct: float | None = None
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = 0
@@ -121,8 +123,9 @@ class Consumer:
         except Exception:
             self._closed = True
 
-    def receiver_report(self, lsr: int, dlsr: int) -> None:
-        """Round-trip time from a receiver report block about our SSRC."""
+    def receiver_report(self, lsr: int, dlsr: int, fraction_lost: int = 0) -> None:
+        """Round-trip time and loss from a receiver report block about our SSRC."""
+        self.loss_pct = fraction_lost * 100.0 / 256.0  # since the receiver's last report
         if lsr and lsr == self._lsr:
             rtt = time.monotonic() - self._lsr_time - dlsr / 65536.0
             if rtt >= 0:

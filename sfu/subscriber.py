@@ -210,7 +210,7 @@ def drop_transport_listeners(pc: RTCPeerConnection) -> None:
 def _rtcp_to(consumer: Consumer, packet: object) -> None:
     for report in getattr(packet, "reports", ()):
         if report.ssrc == consumer.ssrc:
-            consumer.receiver_report(report.lsr, report.dlsr)
+            consumer.receiver_report(report.lsr, report.dlsr, report.fraction_lost)
 
 
 __all__ = ["SubscriberPeer", "Slot", "drop_transport_listeners"]

@@ -23,6 +23,8 @@ from sfu.worker import Sweeper
 
 from ..keys import CLUSTER, METRICS
 from ..model.registry import RoomRegistry
+from ..model.room import Room
+from ..model.sync import listener_figures, percentile
 from .cluster_view import cluster_metrics
 from .requests import require_operator
 
@@ -86,6 +88,7 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily("onair_listeners_served", "listeners whose media this process sends "
                                 "(with workers: wherever their room's origin is)",
                                 value=served_listeners(self.worker))
+        yield from sync_metrics(rooms, self.worker)
         yield CounterMetricFamily("onair_music_ticks", "music frames produced",
                                   value=sum(t.ticks for t in ticks))
         yield CounterMetricFamily("onair_music_underruns", "music frames skipped (loop too late)",
@@ -97,6 +100,28 @@ class ServerCollector(Collector):
             "99th percentile of tick lateness over the last minute, worst room",
             value=max((t.late_ms_p99() for t in ticks), default=0.0),
         )
+
+
+def sync_metrics(rooms: list[Room], worker: MediaWorker) -> Iterator[Metric]:
+    """What ``sync`` tells the host, for the operator: each room's D, the listeners' RTT and loss."""
+    delay = GaugeMetricFamily("onair_audience_delay_ms", "the audience delay D of each room", labels=["room"])
+    for room in rooms:
+        delay.add_metric([room.room_id], room.router.audience.delay_ms)
+    yield delay
+    rtts: list[float] = []
+    losses: list[float] = []
+    for router in worker.routers:
+        rtt, loss = listener_figures(router)
+        rtts += rtt
+        losses += loss
+    for name, doc, values in (("onair_listener_rtt_ms", "listeners' RTCP round-trip time", rtts),
+                              ("onair_listener_loss_pct", "listeners' loss in their last report", losses)):
+        family = GaugeMetricFamily(name, f"{doc}, by quantile over listeners", labels=["quantile"])
+        for share in (0.5, 0.95):
+            value = percentile(values, share)
+            if value is not None:
+                family.add_metric([str(share)], value)
+        yield family
 
 
 def served_listeners(worker: MediaWorker) -> int:

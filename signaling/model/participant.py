@@ -7,6 +7,7 @@ from typing import Literal
 
 Role = Literal["host", "moderator", "speaker", "listener"]
 STAGE_ROLES: frozenset[str] = frozenset({"host", "moderator", "speaker"})
+MODERATOR_ROLES: frozenset[str] = frozenset({"host", "moderator"})
 
 
 @dataclass(eq=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..errors import ApiError
-from .participant import STAGE_ROLES, Participant
+from .participant import MODERATOR_ROLES, STAGE_ROLES, Participant
 
 EVERYONE = frozenset({"host", "moderator", "speaker", "listener"})
-MODERATORS = frozenset({"host", "moderator"})
+MODERATORS = MODERATOR_ROLES
 
 # message type -> roles allowed to send it at all (finer checks below)
 ALLOWED: dict[str, frozenset[str]] = {

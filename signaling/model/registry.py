@@ -20,6 +20,7 @@ from .participant import Participant
 from .ratelimit import RateLimit
 from .room import Room
 from .wordfilter import WordFilter
+from .sync import SYNC_EVERY_S
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,14 @@ class RoomRegistry:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._reap_loop()), loop.create_task(self._levels_loop())]
+        self._tasks = [loop.create_task(self._reap_loop()), loop.create_task(self._levels_loop()),
+                       loop.create_task(self._sync_loop())]
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_EVERY_S)
+            for room in list(self.rooms.values()):
+                room.send_sync()
 
     async def _levels_loop(self) -> None:
         while True:

@@ -17,10 +17,11 @@ from ..store import Store
 from ..store.base import now_iso
 from ..tokens import new_id
 from .media import RoomMedia
-from .participant import STAGE_ROLES, Participant
+from .participant import MODERATOR_ROLES, STAGE_ROLES, Participant
 from .presence import AUDIENCE_THRESHOLD, Audience, Event, Presence
 from .ratelimit import RateLimit
 from .remote import Outbox, RemoteOutbox, WorkerLink
+from .sync import sync_message
 from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Room(AsyncIOEventEmitter):
         self.permanent = False
         self._levels_sent = False
         self.presence = Presence(self.broadcast, self.send_to, self.listener_count)
+        self.broadcast_delay_s = 0.0  # how much later than the stage the audience hears (0, 5-30)
         music.on("now_playing", self._on_now_playing)
         music.on("queue", self._on_queue)
         router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
@@ -237,6 +239,19 @@ class Room(AsyncIOEventEmitter):
 
     # --- chat ------------------------------------------------------------------
     def add_chat(self, author: Participant, text: str) -> dict:
+    def send_sync(self) -> None:
+        """``sync`` (the clock's health: D, each member's loop, the listeners' RTT and loss) to the
+        host and moderators here."""
+        staff = [pid for pid, p in self.participants.items() if p.role in MODERATOR_ROLES]
+        if not any(pid in self.sessions for pid in staff):
+            return
+        message = sync_message(self.router, self.listener_count(), self.broadcast_delay_s)
+        text = json.dumps(message, separators=(",", ":"))
+        for pid in staff:
+            session = self.sessions.get(pid)
+            if session is not None:
+                session.send_text(text)
+
         message = {
             "message_id": new_id("m"),
             "participant_id": author.participant_id,
