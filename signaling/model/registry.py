@@ -19,8 +19,8 @@ from ..tokens import new_id, new_token
 from .participant import Participant
 from .ratelimit import RateLimit
 from .room import Room
-from .wordfilter import WordFilter
 from .sync import SYNC_EVERY_S
+from .wordfilter import WordFilter
 
 log = logging.getLogger(__name__)
 

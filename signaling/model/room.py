@@ -237,8 +237,6 @@ class Room(AsyncIOEventEmitter):
             self.broadcast({"type": "levels", "levels": levels})
         self._levels_sent = bool(levels)
 
-    # --- chat ------------------------------------------------------------------
-    def add_chat(self, author: Participant, text: str) -> dict:
     def send_sync(self) -> None:
         """``sync`` (the clock's health: D, each member's loop, the listeners' RTT and loss) to the
         host and moderators here."""
@@ -252,6 +250,8 @@ class Room(AsyncIOEventEmitter):
             if session is not None:
                 session.send_text(text)
 
+    # --- chat ------------------------------------------------------------------
+    def add_chat(self, author: Participant, text: str) -> dict:
         message = {
             "message_id": new_id("m"),
             "participant_id": author.participant_id,
