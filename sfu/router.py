@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from pyee.asyncio import AsyncIOEventEmitter
 
@@ -38,6 +39,7 @@ class Router(AsyncIOEventEmitter):
         # process: its music and remote voices arrive over pipes, its delays are set from there.
         self.relay = music is None
         self.remote_voices: dict[str, Producer] = {}  # voices published in another process
+        self.restricted: dict[str, frozenset[str]] = {}  # voice owner -> the only ones who hear it
         self.music = Producer("music", "music", counters)
         self.clock = RoomClock(self._on_tick)
         self.publishers: dict[str, PublisherPeer] = {}
@@ -120,7 +122,7 @@ class Router(AsyncIOEventEmitter):
         if self.music_source is None:  # a relay: the music comes over the pipe
             self.send_sender_reports(tick)
             return
-        talking = any(p.talking(tick_ms) for p in self.voice_producers)
+        talking = any(p.talking(tick_ms) for p in self.voice_producers if p.owner not in self.restricted)
         if talking != self._voice_active:
             self._voice_active = talking
             self.music_source.set_voice_active(talking)
@@ -133,6 +135,18 @@ class Router(AsyncIOEventEmitter):
         if tick % 50 == 0:
             self.update_delays(tick_ms)
         self.send_sender_reports(tick)
+
+    def restrict(self, owner: str, hearers: Iterable[str] | None) -> None:
+        """``owner``'s voice reaches only ``hearers`` (a screened caller, talkback) and ducks no
+        music; None: everyone again. Takes effect at the next ``reconcile``."""
+        if hearers is None:
+            self.restricted.pop(owner, None)
+        else:
+            self.restricted[owner] = frozenset(hearers)
+
+    def hears(self, subscriber: str, voice_owner: str) -> bool:
+        allowed = self.restricted.get(voice_owner)
+        return allowed is None or subscriber in allowed
 
     @property
     def voice_producers(self) -> list[Producer]:
@@ -204,7 +218,7 @@ class Router(AsyncIOEventEmitter):
             for owner, peer in list(self.subscribers.items()):
                 if peer.closed:
                     continue
-                wanted = [self.music] + [v for v in voices if v.owner != owner]
+                wanted = [self.music] + [v for v in voices if v.owner != owner and self.hears(owner, v.owner)]
                 try:
                     await peer.reconcile(wanted)
                 except Exception:

@@ -82,9 +82,9 @@ async def test_chat_hands_and_the_stage_work_across_workers(cluster: LocalServer
     assert share(sent, near, near.mid_of("voice", caller.participant_id)) >= 0.95
     assert share(sent, host, host.mid_of("voice", caller.participant_id)) >= 0.95
 
+    mid = near.mid_of("voice", caller.participant_id)
     assert (await host.request({"type": "demote", "participant_id": caller.participant_id}))["type"] == "ack"
     assert (await caller.next("role_changed"))["role"] == "listener"
-    mid = near.mid_of("voice", caller.participant_id)
     await asyncio.sleep(0.5)
     before = len(near.payloads[mid])
     await asyncio.sleep(1.0)

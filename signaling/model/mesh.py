@@ -66,6 +66,11 @@ class Mesh:
             sink = self._sinks[(room, key, worker)]
             if sink.closed or worker not in workers or key not in wanted:
                 self._drop_sink(room, key, worker)
+        restricted = snapshot.get("restricted")
+        if isinstance(restricted, dict):  # the green room and talkback: who hears which voice
+            changed |= restricted != {o: sorted(h) for o, h in router.restricted.items()}
+            router.restricted = {str(o): frozenset(map(str, h)) for o, h in restricted.items()
+                                 if isinstance(h, list)}
         delay = snapshot.get("delay")
         if isinstance(delay, dict):
             router.set_delays(float(delay.get("d", 0.0)), delay.get("voices", {}))

@@ -24,6 +24,7 @@ class Participant:
     muted: bool = False
     muted_by: str | None = None  # "self" or "moderator" (the host or a moderator): who may open it
     chat_muted: bool = False
+    screening: bool = False  # in the green room: heard by the host and moderators only
     connected: bool = True
     stats: dict[str, float] = field(default_factory=dict)
 
@@ -45,4 +46,5 @@ class Participant:
             "muted": self.muted,
             "muted_by": self.muted_by if self.muted else None,
             "chat_muted": self.chat_muted,
+            "screening": self.screening,
         }

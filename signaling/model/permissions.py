@@ -17,12 +17,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "report": EVERYONE,
     "mute": EVERYONE,
     "delete_message": EVERYONE,
-    "offer": frozenset(STAGE_ROLES),
+    "offer": EVERYONE,  # the stage and a screened caller: see may_publish
     "stats": frozenset(STAGE_ROLES),
     "raise_hand": frozenset({"listener"}),
     "lower_hand": frozenset({"listener", "host", "moderator"}),  # others': see stage.lower_hand
     "demote": EVERYONE,
     "promote": MODERATORS,
+    "screen": MODERATORS,
+    "talkback": MODERATORS,
     "mute_chat": MODERATORS,
     "kick": MODERATORS,
     "make_moderator": frozenset({"host"}),
@@ -66,4 +68,5 @@ def check_unmute(actor: Participant, target: Participant) -> None:
 
 
 def may_publish(participant: Participant) -> bool:
-    return participant.role in STAGE_ROLES
+    """The stage, and a caller in the green room (whose voice reaches the host and moderators)."""
+    return participant.role in STAGE_ROLES or participant.screening

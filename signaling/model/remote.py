@@ -95,10 +95,11 @@ class Links:
 class RemoteOutbox:
     """The socket of a participant who sits on another worker, as the origin writes to it."""
 
-    def __init__(self, link: WorkerLink, room_id: str, participant_id: str) -> None:
+    def __init__(self, link: WorkerLink, room_id: str, participant_id: str, conn: str = "") -> None:
         self.link = link
         self.room_id = room_id
         self.participant_id = participant_id
+        self.conn = conn  # which socket of theirs there (a rejoin through the same worker is another)
 
     @property
     def worker_id(self) -> str:
@@ -111,7 +112,8 @@ class RemoteOutbox:
         self.send(json.loads(text))  # rare: broadcasts reach another worker once, as a dict
 
     def close(self, code: int) -> None:
-        self.link.send({"t": "close", "room": self.room_id, "pid": self.participant_id, "code": code})
+        self.link.send({"t": "close", "room": self.room_id, "pid": self.participant_id, "conn": self.conn,
+                        "code": code})
 
     async def wait_closed(self) -> None:
         """Nothing to wait for here: the participant's worker closes their socket."""

@@ -69,6 +69,7 @@ class Room(AsyncIOEventEmitter):
         self.host_left_at: float | None = time.monotonic()  # no host yet
         self.permanent = False
         self._levels_sent = False
+        self.talkback: dict[str, str] = {}  # who talks to which screened caller only (greenroom.py)
         self.presence = Presence(self.broadcast, self.send_to, self.listener_count)
         self.broadcast_delay_s = 0.0  # how much later than the stage the audience hears (0, 5-30)
         music.on("now_playing", self._on_now_playing)

@@ -6,7 +6,7 @@ from ..errors import ApiError
 from ..model import permissions
 from ..model.participant import Participant
 from ..model.room import Room
-from . import chat, desk, media, moderation, stage
+from . import chat, desk, greenroom, media, moderation, stage
 from .handler import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -20,6 +20,8 @@ HANDLERS: dict[str, Handler] = {
     "raise_hand": stage.raise_hand,
     "lower_hand": stage.lower_hand,
     "promote": stage.promote,
+    "screen": greenroom.screen,
+    "talkback": greenroom.talkback,
     "demote": stage.demote,
     "make_moderator": stage.make_moderator,
     "mute_chat": moderation.mute_chat,

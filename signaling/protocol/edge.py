@@ -20,7 +20,7 @@ from typing import Any
 
 from sfu import Router
 
-from ..errors import ApiError
+from ..errors import CLOSE_REPLACED, ApiError
 from ..model.mesh import Mesh
 from ..model.participant import STAGE_ROLES
 from ..model.remote import WorkerLink
@@ -46,6 +46,7 @@ class EdgeRoom:
         self.mesh = mesh
         self.sessions: dict[str, Session] = {}
         self.people: dict[str, dict[str, Any]] = {}  # our participants as the origin last described them
+        self.conns: dict[str, str] = {}  # each participant's socket here, as the origin knows it
         self._pending: dict[str, tuple[Session, asyncio.Future[str]]] = {}
         self.closed = False
 
@@ -75,7 +76,11 @@ class EdgeRoom:
             return  # that socket gave up: the origin sees it leave when its outbox says nothing back
         session, future = pending
         pid = str(message["pid"])
+        replaced = self.sessions.get(pid)
+        if replaced is not None and replaced is not session:  # they rejoined through this worker
+            replaced.close(CLOSE_REPLACED)
         self.sessions[pid] = session  # before anything the origin sends them next
+        self.conns[pid] = str(message.get("conn"))
         self.people[pid] = dict(message.get("participant") or {})
         future.set_result(pid)
 
@@ -101,6 +106,7 @@ class EdgeRoom:
         if self.sessions.get(pid) is session:
             del self.sessions[pid]
             self.people.pop(pid, None)
+            self.conns.pop(pid, None)
             with contextlib.suppress(Exception):
                 await self.router.remove_peer(pid)
             self.link.send({"t": "leave", "room": self.room_id, "pid": pid, "from": self.link.bus.worker_id})
@@ -139,7 +145,7 @@ class EdgeRoom:
 
     async def _offer(self, pid: str, session: Session, msg: dict[str, Any]) -> None:
         person = self.people.get(pid, {})
-        if person.get("role") not in STAGE_ROLES:
+        if person.get("role") not in STAGE_ROLES and not person.get("screening"):
             raise ApiError("forbidden", "only the stage may publish")
         muted = bool(person.get("muted"))
         answer_sdp, renegotiation = await accept_offer(self.router, pid, msg, paused=muted)
@@ -161,8 +167,10 @@ class EdgeRoom:
         elif kind == "bcast":
             self._broadcast(message.get("msg"), message.get("exclude"), message.get("to", "all"))
         elif kind == "close":
-            session = self.sessions.get(str(message.get("pid")))
-            if session is not None:
+            pid = str(message.get("pid"))
+            session = self.sessions.get(pid)
+            # A socket replaced by a rejoin through this same worker: close that one, not its successor.
+            if session is not None and message.get("conn", self.conns.get(pid)) == self.conns.get(pid):
                 session.close(int(message.get("code", 1000)))
         elif kind == "media":
             await self._media(str(message.get("pid")), message)

@@ -8,6 +8,7 @@ import time
 from aiohttp import web
 
 from ..errors import CLOSE_REPLACED, ApiError
+from ..model import greenroom
 from ..model.participant import Participant
 from ..model.registry import RoomRegistry
 from ..model.remote import RemoteOutbox
@@ -116,6 +117,7 @@ async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Se
         return  # replaced by a newer socket: that one owns the participant now
     del room.sessions[me.participant_id]
     me.connected = False
+    greenroom.leave(room, me)
     with contextlib.suppress(Exception):
         await room.media.remove_peer(me.participant_id)  # stop their media first
     await session.wait_closed()

@@ -67,7 +67,7 @@ class Relay:
             link.send({"t": "refused", "room": message.get("room"), "conn": conn, "code": exc.code,
                        "message": exc.message})
             return
-        outbox = RemoteOutbox(link, room.room_id, me.participant_id)
+        outbox = RemoteOutbox(link, room.room_id, me.participant_id, str(conn))
         link.send({"t": "joined", "room": room.room_id, "conn": conn, "pid": me.participant_id,
                    "participant": me.to_json()})
         await enter(room, me, outbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sfu import server_ms
 
 from ..errors import ApiError
-from ..model import permissions
+from ..model import greenroom, permissions
 from ..model.participant import Participant, Role
 from ..model.room import Room
 from .handler import target_of
@@ -14,15 +14,19 @@ from .media import set_mute
 
 async def set_role(room: Room, target: Participant, role: Role) -> None:
     """Change a role; leaving the stage stops the forwarding at once."""
-    was_on_stage = target.on_stage
+    was_publishing = target.on_stage or target.screening
+    if target.screening:
+        greenroom.unscreen(room, target)
     target.role = role
     target.set_hand(False, server_ms())
-    if was_on_stage and not target.on_stage:
+    if was_publishing and not target.on_stage:
         await room.media.close_publisher(target.participant_id)
     room.media.set_live(target.participant_id, target.on_stage)
     room.send_to(target.participant_id, {"type": "role_changed", "role": role})
+    greenroom.refresh(room)  # a moderator made or gone: screened callers are heard by the staff of now
     room.participant_changed(target)
     room.emit("changed")
+    await room.media.reconcile()  # a caller on air from the green room: everyone gets their voice now
 
 
 async def raise_hand(room: Room, me: Participant, msg: dict) -> None:
@@ -58,7 +62,7 @@ async def promote(room: Room, me: Participant, msg: dict) -> None:
 async def demote(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "demote")
-    if target.role not in ("speaker", "moderator"):
+    if target.role not in ("speaker", "moderator") and not target.screening:
         raise ApiError("conflict", f"{target.name} is not a speaker or moderator")
     await set_role(room, target, "listener")
     room.audit(me, "demote", target)
