@@ -20,7 +20,7 @@ class DelayLine:
     anyway) and says so through ``on_jump``; lengthening it leaves a gap.
     """
 
-    def __init__(self, release: Release, on_jump: Callable[[], None], max_ms: float = 2000.0) -> None:
+    def __init__(self, release: Release, on_jump: Callable[[], None], max_ms: float = 32_000.0) -> None:
         self._release = release
         self._on_jump = on_jump
         self._max_ms = max_ms
@@ -69,6 +69,13 @@ class DelayLine:
         while items and items[0][0] <= cutoff:
             _, packet = items.popleft()
             self._release(*packet, now)
+        self._schedule()
+
+    def drop(self) -> None:
+        """Forget every packet still held (a broadcast delay's ``dump``): they never leave."""
+        if self._items:
+            self._items.clear()
+            self._on_jump()
         self._schedule()
 
     def close(self) -> None:

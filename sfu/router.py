@@ -40,6 +40,7 @@ class Router(AsyncIOEventEmitter):
         self.relay = music is None
         self.remote_voices: dict[str, Producer] = {}  # voices published in another process
         self.restricted: dict[str, frozenset[str]] = {}  # voice owner -> the only ones who hear it
+        self.broadcast_delay_ms = 0.0  # the host's broadcast delay, on top of D
         self.music = Producer("music", "music", counters)
         self.clock = RoomClock(self._on_tick)
         self.publishers: dict[str, PublisherPeer] = {}
@@ -110,12 +111,31 @@ class Router(AsyncIOEventEmitter):
         """Recompute D and each voice's D - L_i; apply them to the delay lines."""
         loops = self.loop_latencies()
         changed = self.audience.update(list(loops.values()), now_ms)
-        d = self.audience.delay_ms
-        self.music.delay.set_delay(d)
+        lag = self.lag_ms
+        self.music.delay.set_delay(lag)
         for owner, producer in self._all_voices().items():
-            producer.delay.set_delay(max(0.0, d - loops.get(owner, d)))
+            producer.delay.set_delay(max(0.0, lag - loops.get(owner, self.audience.delay_ms)))
         if changed:
-            self.emit("audience_delay", d)
+            self.emit("audience_delay", lag)
+
+    @property
+    def lag_ms(self) -> float:
+        """How much later than the stage the audience hears the music: D plus the broadcast delay."""
+        return self.audience.delay_ms + self.broadcast_delay_ms
+
+    def set_broadcast_delay(self, delay_ms: float) -> None:
+        """The audience hears everything (music included) ``delay_ms`` later again; lengthening it
+        leaves the audience a gap, shortening it skips."""
+        if delay_ms != self.broadcast_delay_ms:
+            self.broadcast_delay_ms = delay_ms
+            self.update_delays(self.clock.tick_ms(self.clock.tick))
+            self.emit("audience_delay", self.lag_ms)
+
+    def dump(self) -> None:
+        """Every voice packet still inside the audience's delay is dropped: the audience hears the
+        music without those voices, never the dumped words."""
+        for producer in self._all_voices().values():
+            producer.delay.drop()
 
     def _on_tick(self, tick: int, tick_ms: float) -> None:
         """One 20 ms frame: the music first, then what can wait a few milliseconds."""
@@ -161,7 +181,7 @@ class Router(AsyncIOEventEmitter):
         if producer is None or producer.closed:
             producer = self.remote_voices[owner] = Producer("voice", owner, self.counters)
             loops = self.loop_latencies()
-            producer.delay.set_delay(max(0.0, self.audience.delay_ms - loops.get(owner, 0.0)))
+            producer.delay.set_delay(max(0.0, self.lag_ms - loops.get(owner, 0.0)))
         return producer
 
     def remove_remote_voice(self, owner: str) -> None:
@@ -184,7 +204,7 @@ class Router(AsyncIOEventEmitter):
         peer = PublisherPeer(owner, self.ice_servers, self.counters)
         self.publishers[owner] = peer
         loops = self.loop_latencies()
-        peer.producer.delay.set_delay(max(0.0, self.audience.delay_ms - loops.get(owner, 0.0)))
+        peer.producer.delay.set_delay(max(0.0, self.lag_ms - loops.get(owner, 0.0)))
         return peer
 
     async def close_publisher(self, owner: str) -> None:

@@ -75,10 +75,10 @@ class EncodedToneTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, freq: float, level: float = 0.3) -> None:
+    def __init__(self, freq: float, level: float = 0.3, signal: np.ndarray | None = None) -> None:
         super().__init__()
         self._encoder = OpusFrameEncoder()
-        self._signal = tone(freq, 1.0, level)
+        self._signal = tone(freq, 1.0, level) if signal is None else signal  # (n, 2) float32, looped
         self._index = 0
         self._start: float | None = None
         self.sent: list[bytes] = []
@@ -135,6 +135,7 @@ class RoomClient:
         self.payloads: dict[str, list[bytes]] = defaultdict(list)
         self.audio: dict[str, list[np.ndarray]] = defaultdict(list)
         self.seqs: dict[str, list[int]] = defaultdict(list)
+        self.arrivals: dict[str, list[float]] = defaultdict(list)  # time.monotonic() of each payload
         self.tracks: list[dict] = []
         self.sub: RTCPeerConnection | None = None
         self.pub: RTCPeerConnection | None = None
@@ -254,6 +255,7 @@ class RoomClient:
         def record(packet: Any) -> None:
             self.payloads[mid].append(bytes(packet.payload))
             self.seqs[mid].append(packet.sequence_number)
+            self.arrivals[mid].append(time.monotonic())
 
         observe_packets(receiver, record)
 

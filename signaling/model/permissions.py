@@ -23,6 +23,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "lower_hand": frozenset({"listener", "host", "moderator"}),  # others': see stage.lower_hand
     "demote": EVERYONE,
     "promote": MODERATORS,
+    "broadcast_delay": frozenset({"host"}),
+    "dump": MODERATORS,
     "screen": MODERATORS,
     "talkback": MODERATORS,
     "mute_chat": MODERATORS,

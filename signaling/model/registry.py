@@ -80,6 +80,7 @@ class RoomRegistry:
         room.started_at = saved["started_at"]
         room.worker_id = self.settings.worker_id
         room.permanent = saved["permanent"]
+        room.set_broadcast_delay(float(saved.get("settings", {}).get("broadcast_delay_s", 0.0)))
         self.rooms[room.room_id] = room
         room.once("ended", lambda: self._ended(room))
         return room

@@ -172,8 +172,7 @@ class Room(AsyncIOEventEmitter):
     def _heard_by(self, participant: Participant, now_playing: dict | None) -> dict | None:
         if now_playing is None or self.router.is_live(participant.participant_id):
             return now_playing
-        delay = self.router.audience.delay_ms
-        return {**now_playing, "server_ms": now_playing["server_ms"] + delay}
+        return {**now_playing, "server_ms": now_playing["server_ms"] + self.router.lag_ms}
 
     def _on_queue(self, queue: list[dict]) -> None:
         self.save_music()
@@ -185,8 +184,18 @@ class Room(AsyncIOEventEmitter):
 
     def music_settings_changed(self) -> None:
         self.save_music()
-        self.store.save_room_settings(self.room_id, {"ducking_db": self.music.ducking_db})
+        self.save_settings()
         self.broadcast({"type": "music_settings", **self.music_settings()})
+
+    def save_settings(self) -> None:
+        """The room's own settings, kept across restarts: the ducking depth, the broadcast delay."""
+        self.store.save_room_settings(self.room_id, {"ducking_db": self.music.ducking_db,
+                                                     "broadcast_delay_s": self.broadcast_delay_s})
+
+    def set_broadcast_delay(self, seconds: float) -> None:
+        """The audience hears the show ``seconds`` later than the stage (on top of D)."""
+        self.broadcast_delay_s = seconds
+        self.router.set_broadcast_delay(seconds * 1000.0)
 
     def save_music(self) -> None:
         """Remember the queue and playback, so a restart resumes the music where it was."""

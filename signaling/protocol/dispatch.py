@@ -6,7 +6,7 @@ from ..errors import ApiError
 from ..model import permissions
 from ..model.participant import Participant
 from ..model.room import Room
-from . import chat, desk, greenroom, media, moderation, stage
+from . import chat, delay, desk, greenroom, media, moderation, stage
 from .handler import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -20,6 +20,8 @@ HANDLERS: dict[str, Handler] = {
     "raise_hand": stage.raise_hand,
     "lower_hand": stage.lower_hand,
     "promote": stage.promote,
+    "broadcast_delay": delay.broadcast_delay,
+    "dump": delay.dump,
     "screen": greenroom.screen,
     "talkback": greenroom.talkback,
     "demote": stage.demote,

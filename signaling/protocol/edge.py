@@ -179,6 +179,8 @@ class EdgeRoom:
                 await self.router.reconcile()
         elif kind == "pipe_want":
             self.mesh.feed(self.room_id, self.router, message)
+        elif kind == "dump":
+            self.router.dump()
 
     def _to(self, pid: str, msg: Any) -> None:
         session = self.sessions.get(pid)

@@ -218,7 +218,7 @@ class WorkerHub:
             "t": "room", "room": room.room_id,
             "workers": {w: list(self.addresses[w]) for w in workers | {self.me} if w in self.addresses},
             "producers": producers,
-            "delay": {"d": router.audience.delay_ms, "voices": router.voice_delays()},
+            "delay": {"d": router.lag_ms, "voices": router.voice_delays()},
             "restricted": {owner: sorted(hearers) for owner, hearers in router.restricted.items()},
         }
 
