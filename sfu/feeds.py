@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 DEFAULT_EXTRA_MS = 60.0  # jitter buffer + devices, when a member sends no stats
@@ -29,10 +30,12 @@ class MemberLatency:
 
 
 class AudienceDelay:
-    """Chooses D: the largest loop latency on stage, capped, on the 20 ms frame grid.
+    """Chooses D: the largest loop latency on stage, capped, rounded up to the 20 ms frame grid.
 
-    D moves only when the target is more than 40 ms away, and at most once every
-    10 s (the first value is taken at once), so listeners rarely hear a jump.
+    D never sits below the largest loop (a voice whose loop is longer than D
+    would reach the audience late by the difference): it rises at once. It
+    falls only when the target is more than 40 ms lower, and at most once every
+    10 s, so listeners rarely hear a jump.
     """
 
     def __init__(self, cap_ms: float = 1000.0) -> None:
@@ -44,15 +47,15 @@ class AudienceDelay:
         if not loops_ms:
             return 0.0
         wanted = min(self.cap_ms, max(loops_ms))
-        return FRAME_MS * round(wanted / FRAME_MS)
+        return min(self.cap_ms, FRAME_MS * math.ceil(wanted / FRAME_MS))
 
     def update(self, loops_ms: list[float], now_ms: float) -> bool:
         """Apply the rules; True when D changed."""
         target = self.target(loops_ms)
         if target == self.delay_ms:
             return False
-        if self.delay_ms != 0.0:  # the first value is taken at once
-            if abs(target - self.delay_ms) <= MIN_STEP_MS:
+        if target < self.delay_ms:  # lower: worth a jump only now and then; higher: at once
+            if self.delay_ms - target <= MIN_STEP_MS:
                 return False
             if self._changed_at is not None and now_ms - self._changed_at < MIN_INTERVAL_MS:
                 return False

@@ -23,13 +23,22 @@ def test_d_is_the_largest_loop_capped_on_the_frame_grid() -> None:
     assert AudienceDelay(cap_ms=1000.0).target([5000.0]) == 1000.0
 
 
-def test_d_moves_only_by_more_than_40_ms_and_at_most_every_10_s() -> None:
+def test_d_rises_at_once_and_never_sits_below_the_longest_loop() -> None:
     delay = AudienceDelay()
     delay.update([100.0], now_ms=0.0)
-    assert not delay.update([135.0], now_ms=20_000.0), "35 ms is not worth a jump"
-    assert not delay.update([300.0], now_ms=5_000.0), "too soon after the last change"
-    assert delay.update([300.0], now_ms=10_500.0)
-    assert delay.delay_ms == 300.0
+    assert delay.update([135.0], now_ms=1_000.0), "a loop longer than D: D follows at once"
+    assert delay.delay_ms == 140.0
+    assert delay.update([301.0], now_ms=1_500.0)
+    assert delay.delay_ms == 320.0, "rounded up to the frame grid, never down"
+
+
+def test_d_falls_only_by_more_than_40_ms_and_at_most_every_10_s() -> None:
+    delay = AudienceDelay()
+    delay.update([300.0], now_ms=0.0)
+    assert not delay.update([265.0], now_ms=20_000.0), "35 ms lower is not worth a jump"
+    assert not delay.update([100.0], now_ms=5_000.0), "too soon after the last change"
+    assert delay.update([100.0], now_ms=10_500.0)
+    assert delay.delay_ms == 100.0
 
 
 async def test_the_delay_line_releases_in_order_after_the_delay() -> None:
