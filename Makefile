@@ -12,7 +12,7 @@ PORT ?= 8080
 DAEMON_PKGS := nginx:/usr/sbin/nginx coturn:/usr/bin/turnserver redis-server:/usr/bin/redis-server \
 	systemd:/usr/bin/systemd-analyze openssl:/usr/bin/openssl
 
-.PHONY: install run run-workers test bench lint chromium daemons clean
+.PHONY: install run run-workers test bench lint chromium daemons axe clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || (apt-get update && apt-get install -y python3 python3-venv)
@@ -26,6 +26,16 @@ install: $(STAMP)
 
 chromium:
 	@test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+# axe-core (the npm package) for the accessibility tests (tests/browser/test_web_firstten_a11y.py),
+# kept inside the venv; npm from Debian when the machine has none.
+AXE_VERSION := 4.10.3
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@command -v npm >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm)
+	npm install --prefix $(VENV)/axe --no-audit --no-fund --no-save --no-package-lock axe-core@$(AXE_VERSION)
+	test -f $(AXE)
 
 # Installs what is missing, and starts none of it: a policy-rc.d that says "no"
 # (Debian policy 9.3.3, invoke-rc.d) keeps the packages off ports 80, 3478 and 6379
@@ -62,7 +72,7 @@ run-workers: install daemons
 
 # Two runs: Playwright's sync API keeps an event loop of its own running while
 # its browser lives, which pytest-asyncio's tests cannot share.
-test: install chromium daemons
+test: install chromium daemons axe
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 

@@ -9,7 +9,7 @@ HEADER = """# Benchmarks
 
 Written by `make bench` (`python -m benchmarks.run`), newest first. The server
 runs as `onair serve` pinned to one CPU, the load generator (`python -m
-loadtest`) to the other; listeners join one room at 20/s and the window is
+loadtest`) to the other; listeners join one room at 50/s and the window is
 measured after the last join. Server CPU per packet is the growth of
 `onair_process_cpu_seconds_total` over the growth of
 `onair_forwarded_packets_total` in that window: it includes the room's music
@@ -82,8 +82,69 @@ def section(result: dict[str, Any]) -> str:
         f"({floor['cpu_us_per_packet_protect_only']} us of it header + protect).",
         f"Marginal server cost between the sizes: {result['marginal_us_per_packet']} us/packet.",
         "",
+        *extras_lines(result.get("extras") or {}),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.2f} %"
+
+
+def extras_lines(extras: dict[str, Any]) -> list[str]:
+    """One paragraph per extra benchmark (``benchmarks.run --extras``)."""
+    lines = []
+    idle = extras.get("idle")
+    if idle and "median" in idle:
+        m = idle["median"]
+        lines.append(
+            f"Idle (`benchmarks.idle_bench`, medians of {idle['settings']['runs']} x "
+            f"{idle['settings']['seconds']:g} s): demo room, fresh data dir {_pct(m['fresh']['cpu_share'])} "
+            f"of a core, RSS {m['fresh']['rss_start_mb']:.0f} MB at start; restarted "
+            f"{_pct(m['restart']['cpu_share'])}, {m['restart']['rss_start_mb']:.0f} MB; no room "
+            f"{_pct(m['bare_cpu_share'])}; each empty room {_pct(m['per_room_cpu_share'])}."
+        )
+    storm = extras.get("joinstorm")
+    if storm and "storm" in storm:
+        st, inn, per = storm["storm"], storm["listeners_in"], storm["messages_per_join"]
+        lines.append(
+            f"Join storm (`benchmarks.joinstorm_bench`, {st['joins']} joins at "
+            f"{storm['settings']['rate']:g}/s into {storm['settings']['listeners']} listeners): "
+            f"join p95 {st['join_ms_p95']} ms, {st['joined']} joined; listeners already in: loss "
+            f"{inn['loss_pct']} %, real time {inn['realtime_pct']} %; messages per join to each listener "
+            f"{per['listener']['total']}, to each stage member {per['stage']['total']}."
+        )
+    gen = extras.get("loadgen")
+    if gen and "header" in gen:
+        lines.append(
+            f"Load generator (`benchmarks.loadgen_bench`, {gen['settings']['listeners']} listeners): "
+            f"header mode {gen['header']['cpu_pct_per_listener']} % of a core per listener, decrypt mode "
+            f"{gen['decrypt']['cpu_pct_per_listener']} % (ratio {gen['header_over_decrypt']})."
+        )
+    lines += program_feed_lines(extras)
+    skipped = [f"{name}: {r['skipped']}" for name, r in extras.items() if "skipped" in r]
+    if skipped:
+        lines.append("Not run: " + "; ".join(skipped) + ".")
+    return [line for entry in lines for line in (entry, "")]
+
+
+def program_feed_lines(extras: dict[str, Any]) -> list[str]:
+    """The program feed's extras: HTTP readers (``listen``), the mix and its encoders (``mix``)."""
+    lines = []
+    listen = extras.get("listen")
+    if listen and "median" in listen:
+        m = listen["median"]
+        lines.append(
+            f"HTTP `listen.ogg` (`benchmarks.listen_bench`, {listen['settings']['listeners']} readers): "
+            f"{_pct(m['above_room_cpu'])} of a core above the room's own cost, {m['kb_per_listener']} KB "
+            f"per listener, {m['stalls_total']} stalls over 1 s (worst gap {m['worst_gap_s']} s)."
+        )
+    mix = extras.get("mix")
+    if mix and "median" in mix:
+        parts = [f"{name} {v['us_per_frame']} us/frame ({v['core_pct']} %)"
+                 for name, v in mix["median"].items()]
+        lines.append("Program mix and encoders per room (`benchmarks.mix_bench`): " + ", ".join(parts) + ".")
+    return lines
 
 
 def write_section(path: Path, result: dict[str, Any]) -> None:

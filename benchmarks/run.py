@@ -7,9 +7,14 @@
 3. Medians, the ratio server CPU per packet / floor, and the marginal cost
    between the two sizes, written as a new dated section at the top of
    ``docs/benchmarks.md`` and printed as JSON.
+4. The extras (``--extras``, each in a subprocess, each with its own
+   servers): ``idle`` (``benchmarks.idle_bench``: CPU and memory of a server
+   nobody listens to), ``joinstorm`` (``benchmarks.joinstorm_bench``: 100
+   joins/s for 10 s into a room of 300), ``loadgen`` (``benchmarks.loadgen_bench``:
+   the load generator's CPU per listener, header against decrypt mode).
 
-Bounded: the runs stop when the time budget (default 9.5 min) would be
-exceeded; the server is stopped whatever happens.
+Bounded: the runs stop when the time budget (default 40 min) would be
+exceeded; the servers are stopped whatever happens.
 """
 
 from __future__ import annotations
@@ -116,6 +121,42 @@ def run_load(
     return json.loads(out.read_text())
 
 
+EXTRAS: dict[str, tuple[list[str], float]] = {  # module arguments, the seconds it takes at most
+    "idle": (["benchmarks.idle_bench", "--seconds", "30", "--runs", "3"], 600.0),
+    "joinstorm": (["benchmarks.joinstorm_bench"], 300.0),
+    "loadgen": (["benchmarks.loadgen_bench", "--listeners", "200", "--rounds", "3"], 600.0),
+    "mix": (["benchmarks.mix_bench", "--seconds", "10", "--runs", "3"], 180.0),
+    "listen": (["benchmarks.listen_bench", "--listeners", "1000", "--seconds", "30", "--runs", "3"], 600.0),
+}
+
+
+def run_extras(names: list[str], deadline: float, cpus: tuple[str | None, str | None]) -> dict[str, Any]:
+    """Each extra benchmark's JSON, or ``{"skipped": why}``."""
+    results: dict[str, Any] = {}
+    server_cpu, load_cpu = cpus
+    for name in names:
+        args, limit = EXTRAS[name]
+        if name != "idle":
+            args = [*args, "--server-cpu", server_cpu or "", "--load-cpu", load_cpu or ""]
+        else:
+            args = [*args, "--cpu", server_cpu or ""]
+        if time.monotonic() + limit > deadline:
+            results[name] = {"skipped": "out of time"}
+            continue
+        try:
+            done = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=limit)
+        except subprocess.TimeoutExpired:
+            results[name] = {"skipped": f"timed out after {limit:.0f} s"}
+            continue
+        if done.returncode != 0:
+            results[name] = {"skipped": f"failed ({done.returncode}): {done.stderr[-500:]}"}
+            continue
+        results[name] = json.loads(done.stdout)
+        print(f"bench: {name} done", file=sys.stderr)
+    return results
+
+
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-key median over runs, skipping missing values."""
     medians: dict[str, Any] = {"runs": len(runs)}
@@ -175,6 +216,7 @@ def measure(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         cost = medians.get("cpu_us_per_forwarded_packet")
         medians["ratio_to_floor"] = round(cost / floor["cpu_us_per_packet"], 1) if cost else None
     keys = list(sizes)
+    extras = run_extras(args.extras, deadline, (server_cpu, load_cpu))
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": args.command,
@@ -189,6 +231,7 @@ def measure(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         "floor": floor,
         "sizes": sizes,
         "marginal_us_per_packet": marginal_us(sizes[keys[0]], sizes[keys[-1]]) if len(keys) > 1 else None,
+        "extras": extras,
     }
 
 
@@ -201,19 +244,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes",
         type=lambda s: [int(x) for x in s.split(",")],
-        default=[50, 200],
-        help="listener counts (default 50,200)",
+        default=[200, 500, 1000],
+        help="listener counts (default 200,500,1000)",
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="joins per second (default 50)")
+    parser.add_argument(
+        "--extras",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=list(EXTRAS),
+        help=f"extra benchmarks after the sizes, comma-separated ('' for none; default {','.join(EXTRAS)})",
+    )
     parser.add_argument("--floor-listeners", type=int, default=200)
     parser.add_argument("--floor-packets", type=int, default=500)
-    parser.add_argument("--budget", type=float, default=570.0, help="seconds for everything")
+    parser.add_argument("--budget", type=float, default=2400.0, help="seconds for everything")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-write", action="store_true", help="print JSON only")
     parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.extras) - set(EXTRAS))
+    if unknown:
+        parser.error(f"unknown extras: {', '.join(unknown)} (known: {', '.join(EXTRAS)})")
     raw = sys.argv[1:] if argv is None else argv
     args.command = " ".join(["python -m benchmarks.run", *raw])
     deadline = time.monotonic() + args.budget

@@ -39,7 +39,8 @@ def free_port() -> int:
 
 
 def loadtest_command(
-    url: str, admin_token: str, listeners: int, seconds: float, out: Path, rate: float = 20.0
+    url: str, admin_token: str, listeners: int, seconds: float, out: Path, rate: float = 20.0,
+    mode: str = "header",
 ) -> list[str]:
     """``python -m loadtest`` against a server, its JSON summary written to ``out``."""
     return [
@@ -57,6 +58,8 @@ def loadtest_command(
         f"--admin-token={admin_token}",  # a token may start with "-"
         "--json",
         str(out),
+        "--mode",
+        mode,
         "--quiet",
     ]
 
@@ -64,7 +67,7 @@ def loadtest_command(
 class LocalServer:
     """``with LocalServer(data_dir) as server:`` runs the server until the block ends.
 
-    Loopback only, a random admin token, no demo room, no room creation limit.
+    Loopback only, a random admin token, no demo room (unless ``demo``), no room creation limit.
     The process is stopped (SIGINT, then SIGTERM, then SIGKILL, by its own
     process group id) whatever happens inside the block.
     """
@@ -77,8 +80,10 @@ class LocalServer:
         start_timeout_s: float = 120.0,
         host: str = "127.0.0.1",
         extra_args: list[str] | None = None,
+        demo: bool = False,
     ) -> None:
         self.data_dir = data_dir
+        self.demo = demo
         self.cpu = cpu
         self.host = host
         self.extra_args = list(extra_args or [])
@@ -104,7 +109,7 @@ class LocalServer:
                 "--media-address",
                 self.host,
                 f"--admin-token={self.admin_token}",  # a token may start with "-"
-                "--no-demo",
+                *([] if self.demo else ["--no-demo"]),
                 "--room-create-rate",
                 "0",
                 "--join-rate",

@@ -8,6 +8,7 @@ import asyncio
 import json
 import sys
 
+from .peer import MODES
 from .report import format_table
 from .runner import LoadConfig, run
 from .soak_cli import add_soak_arguments, run_soak
@@ -66,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to wait after every peer has audio before measuring (default 2; "
         "--soak: after the warm-up and after the last wave, default 10)",
     )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="header",
+        help="header: count packets from their clear SRTP header, never decrypting (light, the "
+        "default); decrypt: aiortc decrypts and parses every packet (for correctness runs)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     add_soak_arguments(parser)
     return parser
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         join_timeout_s=args.join_timeout,
         settle_s=2.0 if args.settle is None else args.settle,
         cpus=args.cpu_list,
+        mode=args.mode,
         progress=None if args.quiet else sys.stderr,
     )
     try:

@@ -23,6 +23,7 @@ def peer_figures(peers: Sequence[dict[str, Any]]) -> dict[str, Any]:
     expected = sum(p["expected"] for p in peers)
     lost = sum(p["lost"] for p in peers)
     realtime = [p["realtime"] for p in joined]
+    messages = [p.get("messages", 0) for p in joined]
     return {
         "joined": len(joined),
         "failed": sum(failures.values()),
@@ -39,6 +40,7 @@ def peer_figures(peers: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "loss_pct": _round(100.0 * lost / expected if expected else None, 3),
         "realtime_pct": _round(100.0 * sum(realtime) / len(realtime) if realtime else None, 2),
         "realtime_p05_pct": _round(_pct(percentile(realtime, 5)), 2),
+        "ws_messages_per_peer": _round(sum(messages) / len(messages) if messages else None),
     }
 
 
@@ -108,6 +110,7 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("loss_pct", "loss %"),
     ("realtime_pct", "audio in real time %"),
     ("realtime_p05_pct", "  worst 5% of peers %"),
+    ("ws_messages_per_peer", "WebSocket messages / peer"),
     ("loadgen_cpu_pct", "load generator CPU %"),
     ("server_cpu_seconds", "server CPU s"),
     ("server_cpu_pct", "server CPU %"),

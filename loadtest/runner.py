@@ -16,7 +16,7 @@ import aiohttp
 
 from . import report
 from .metrics_client import Sample, ServerClient
-from .peer import CLOSE_TIMEOUT_S, now_ms
+from .peer import CLOSE_TIMEOUT_S, Mode, now_ms
 from .workers import (
     CONTROL_SIZE,
     DROPPED,
@@ -52,6 +52,7 @@ class LoadConfig:
     join_timeout_s: float = 20.0
     settle_s: float = 2.0  # after every peer has audio, before the window opens
     cpus: list[int] = field(default_factory=list)
+    mode: Mode = "header"
     progress: TextIO | None = sys.stderr
 
 
@@ -86,6 +87,7 @@ class WorkerPool:
                 jitter_ms=cfg.jitter_ms,
                 join_timeout_s=cfg.join_timeout_s,
                 listeners=cfg.listeners,
+                mode=cfg.mode,
             )
             receiver, sender = ctx.Pipe(duplex=False)
             proc = ctx.Process(
@@ -227,6 +229,7 @@ async def _measure(cfg: LoadConfig, server: ServerClient, room_id: str) -> dict[
         "url": cfg.url,
         "room_id": room_id,
         "listeners": cfg.listeners,
+        "mode": cfg.mode,
         "processes": len(pool.procs),
         "rate": cfg.rate,
         "seconds": cfg.seconds,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .peer import CLOSE_TIMEOUT_S, ListenerPeer, gather_on_loopback, listener_sessions, now_ms
+from .peer import CLOSE_TIMEOUT_S, ListenerPeer, Mode, gather_on_loopback, listener_sessions, now_ms
 from .stats import Window
 
 # control slots
@@ -32,6 +32,7 @@ READY, JOINED, FAILED, SETTLED, PACKETS, DROPPED = range(6)
 PROGRESS_FIELDS = 6
 
 POLL_S = 0.05
+PUBLISH_EVERY = 10  # polls between progress updates (0.5 s: they walk every peer's streams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class WorkerConfig:
     jitter_ms: float
     join_timeout_s: float
     listeners: int = 0  # in every worker: peer n comes from the (n % addresses)-th loopback address
+    mode: Mode = "header"  # how peers count packets (loadtest.peer)
 
 
 def worker_main(cfg: WorkerConfig, control: Any, progress: Any, conn: Connection) -> None:
@@ -77,6 +79,7 @@ async def _run(cfg: WorkerConfig, control: Any, progress: Any) -> dict[str, Any]
                 window,
                 jitter_ms=cfg.jitter_ms,
                 join_timeout_s=cfg.join_timeout_s,
+                mode=cfg.mode,
             )
             for n in cfg.peer_numbers
         ]
@@ -121,6 +124,7 @@ async def _supervise(
 ) -> float:
     """Publish progress until told to stop; return this process's CPU seconds in the window."""
     cpu_start = cpu_end = None
+    polls = 0
     while not control[STOP]:
         start, end = control[WINDOW_START_MS], control[WINDOW_END_MS]
         window.start = start if start > 0 else math.inf
@@ -130,7 +134,9 @@ async def _supervise(
             cpu_start = time.process_time()
         if cpu_end is None and now >= window.end:
             cpu_end = time.process_time()
-        _publish(peers, progress, row, now)
+        if polls % PUBLISH_EVERY == 0:
+            _publish(peers, progress, row, now)
+        polls += 1
         await asyncio.sleep(POLL_S)
     _publish(peers, progress, row, now_ms())
     if cpu_start is None:

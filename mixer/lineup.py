@@ -11,6 +11,7 @@ from .deck import Deck
 from .decoder import DecodeError
 from .library import Library, Track, sort_key
 from .play_queue import PlayQueue
+from .rotation import Rotation
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class Lineup:
         *,
         target_lufs: float | None = DEFAULT_TARGET_LUFS,
         on_queue_change: Callable[[], object] = lambda: None,
+        rotation: Rotation | None = None,
     ) -> None:
         self.library = library
+        self.policy = rotation  # a station's rules (its tracks, shuffle, separation); None: the library A-Z
         self.queue = PlayQueue(queue)
         self.target_lufs = target_lufs
         self.rotation_last: Track | None = None
@@ -46,11 +49,15 @@ class Lineup:
             self._on_queue_change()
             deck = self.open(entry.track)
             if deck is not None:
+                if self.policy is not None:
+                    self.policy.played(entry.track)
                 return deck, entry.entry_id
         for track in self.rotation():
             deck = self.open(track)
             if deck is not None:
                 self.rotation_last = track
+                if self.policy is not None:
+                    self.policy.played(track)
                 return deck, None
         return None
 
@@ -67,6 +74,8 @@ class Lineup:
 
         The last one may have left the library since (removed, or gone at a rescan): the
         rotation then goes on from where it stood in the library's order."""
+        if self.policy is not None:
+            return self.policy.order(self.rotation_last, self.bad)
         tracks = self.library.tracks()
         start = 0
         after = self.rotation_last
@@ -96,4 +105,5 @@ class Lineup:
 
     def __len__(self) -> int:
         """How many tracks could follow one another at most (the library and the queue)."""
-        return len(self.library) + len(self.queue)
+        rotating = len(self.policy) if self.policy is not None else 0
+        return max(len(self.library), rotating) + len(self.queue)

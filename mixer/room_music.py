@@ -32,6 +32,7 @@ from .encoder import OpusFrameEncoder
 from .library import Library, Track
 from .limiter import PeakLimiter
 from .lineup import DEFAULT_TARGET_LUFS, Lineup
+from .rotation import Rotation
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +70,14 @@ class RoomMusic(AsyncIOEventEmitter):
         ducking_db: float = DEFAULT_DEPTH_DB,
         target_lufs: float | None = DEFAULT_TARGET_LUFS,
         ceiling_dbtp: float = -1.0,
+        rotation: Rotation | None = None,
     ) -> None:
         super().__init__()
         self.library = library
         self._clock_ms = clock_ms
         self._encoder = encoder or OpusFrameEncoder()
-        self._lineup = Lineup(library, queue, target_lufs=target_lufs, on_queue_change=self._queue_changed)
+        self._lineup = Lineup(library, queue, target_lufs=target_lufs, on_queue_change=self._queue_changed,
+                              rotation=rotation)  # a station's rules; None: the library A-Z
         self._crossfader = Crossfader(self._lineup, on_change=self._mark_changed, crossfade_s=crossfade_s)
         self._paused = False
         self._gain = GainRamp(1.0)
@@ -89,6 +92,11 @@ class RoomMusic(AsyncIOEventEmitter):
     def next_frame(self, now_ms: float) -> bytes:
         """One Opus packet (20 ms, 48 kHz stereo) for the tick at ``now_ms``."""
         return self._encoder.encode(self.render(now_ms))
+
+    def advance(self, now_ms: float) -> None:
+        """The tick at ``now_ms`` for nobody: playback moves on as with ``next_frame``, no Opus is
+        made (the encoder picks up at the next ``next_frame``, a seam only the first listener hears)."""
+        self.render(now_ms)
 
     def render(self, now_ms: float) -> np.ndarray:
         """The ``(960, 2)`` float32 frame for the tick at ``now_ms`` (advances playback 20 ms)."""

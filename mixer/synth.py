@@ -6,12 +6,18 @@ written under a temporary name and renamed when complete, so a crash never
 leaves a half file under a final name; files already there are kept. The
 music is composed deterministically (seeded), so every install gets the same
 five pieces. Rendering and encoding all five takes about 2 s on one core.
+
+The rendering runs in a child process (``write_missing`` there): its
+buffers peak near 150 MB, and a server that rendered them itself kept that
+heap for good (glibc does not give it back). In-process is the fallback.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,19 +70,49 @@ def ensure_demo_library(data_dir: Path) -> Path:
     """Make sure ``data_dir/demo-music/`` holds the demo pieces; returns that folder.
 
     Idempotent: a piece whose file exists is not written again. Leftover
-    temporary files of an interrupted run are removed.
+    temporary files of an interrupted run are removed. Missing pieces are
+    rendered by a child process, or here if the child fails.
     """
     folder = Path(data_dir) / DEMO_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
+    if _missing(folder) and not _render_in_child(folder):
+        write_missing(folder)
+    return folder
+
+
+def _missing(folder: Path) -> list[tuple[int, Piece]]:
+    pieces = []
     for number, piece in enumerate(PIECES, start=1):
         path = folder / f"{piece.slug}.opus"
-        if path.exists() and path.stat().st_size > 0:
-            continue
+        if not (path.exists() and path.stat().st_size > 0):
+            pieces.append((number, piece))
+    return pieces
+
+
+def write_missing(folder: Path) -> None:
+    """Render and write, in this process, every piece missing from ``folder``."""
+    for number, piece in _missing(folder):
+        path = folder / f"{piece.slug}.opus"
         log.info("writing demo track %s", path)
         write_opus(path, render_piece(piece), piece.title, number)
-    return folder
+
+
+_CHILD = "import sys, pathlib, mixer.synth; mixer.synth.write_missing(pathlib.Path(sys.argv[1]))"
+
+
+def _render_in_child(folder: Path) -> bool:
+    """``write_missing(folder)`` in a child process; True when every piece is there afterwards."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    try:
+        subprocess.run([sys.executable, "-c", _CHILD, str(folder)], env=env, check=True, timeout=300,
+                       stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("demo library: the child process failed (%s), rendering here", exc)
+        return False
+    return not _missing(folder)
 
 
 def write_opus(path: Path, audio: np.ndarray, title: str, track_number: int = 0) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from collections.abc import Callable
 FRAME_MS = 20
 SAMPLE_RATE = 48_000
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000  # 960
+IDLE_BATCH = 5  # ticks per wake-up while nobody hears the room (one wake-up per 100 ms)
 
 
 def server_ms() -> float:
@@ -49,6 +51,12 @@ class RoomClock:
     clock never drifts. A loop that falls behind catches up frame by frame;
     one that falls more than ``max_catch_up`` frames behind skips ahead and
     counts an underrun, so listeners get a short gap rather than a burst.
+
+    While ``idle()`` says nobody hears the room, the clock wakes once per
+    ``IDLE_BATCH`` frames and runs the due ticks back to back: the timeline
+    (music position, track changes) moves exactly as before, for a fifth of
+    the wake-ups. Those batched ticks are late by design and are not counted
+    in ``stats``.
     """
 
     def __init__(
@@ -57,8 +65,10 @@ class RoomClock:
         *,
         max_catch_up: int = 10,
         now: Callable[[], float] = server_ms,
+        idle: Callable[[], bool] | None = None,
     ) -> None:
         self._on_tick = on_tick
+        self._idle = idle
         self._now = now
         self._max_catch_up = max_catch_up
         self.start_ms = 0.0
@@ -84,18 +94,29 @@ class RoomClock:
                 pass
 
     async def _run(self) -> None:
+        batched = False  # the last sleep waited for a batch (decided when it began)
         while True:
             now = self._now()
             due = self.tick_ms(self.tick)
             if now < due:
-                await asyncio.sleep((due - now) / 1000.0)
+                batched = self._idle is not None and self._idle()
+                wake = due + (IDLE_BATCH - 1) * FRAME_MS if batched else due
+                # Whole milliseconds, rounded up: uvloop's timers count in ms, so a shorter
+                # sleep returns at once and the loop would spin until the deadline.
+                await asyncio.sleep(math.ceil(wake - now) / 1000.0)
                 continue
+            self._run_due(now, batched)
+
+    def _run_due(self, now: float, batched: bool) -> None:
+        """Every tick due by ``now``, in order: one, unless the loop woke late or waited for a batch."""
+        while (due := self.tick_ms(self.tick)) <= now:
             late = now - due
             if late > self._max_catch_up * FRAME_MS:
                 skipped = int(late // FRAME_MS)
                 self.stats.underruns += skipped
                 self.tick += skipped
                 continue
-            self.stats.add(late)
+            if not batched:
+                self.stats.add(late)
             self._on_tick(self.tick, due)
             self.tick += 1

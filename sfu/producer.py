@@ -23,6 +23,9 @@ class MusicSource(Protocol):
 
     def next_frame(self, now_ms: float) -> bytes: ...
 
+    def advance(self, now_ms: float) -> None:
+        """The tick's frame for nobody: the timeline moves, nothing is encoded."""
+
     def set_voice_active(self, active: bool) -> None:
         """Someone on stage talks (the music ducks under them) or stopped."""
 
@@ -63,6 +66,11 @@ class Producer(EventEmitter):
     @property
     def consumers(self) -> tuple[Consumer, ...]:
         return tuple(self._consumers) + tuple(self._audience)
+
+    @property
+    def heard(self) -> bool:
+        """Anyone takes this producer's packets (a listener, a tap, a pipe to another worker)."""
+        return bool(self._consumers or self._audience)
 
     def add_consumer(self, consumer: Consumer, *, live: bool = True) -> None:
         """Attach ``consumer`` to the live feed or to the (delayed) audience feed."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .clock import FRAME_SAMPLES, RoomClock
-from .feeds import AudienceDelay, MemberLatency
+from .feeds import CODEC_MS, AudienceDelay, LoopMeter, MemberLatency
 from .producer import Counters, MusicSource, Producer
 from .publisher import PublisherPeer
 from .subscriber import SubscriberPeer
@@ -42,14 +42,17 @@ class Router(AsyncIOEventEmitter):
         self.restricted: dict[str, frozenset[str]] = {}  # voice owner -> the only ones who hear it
         self.broadcast_delay_ms = 0.0  # the host's broadcast delay, on top of D
         self.music = Producer("music", "music", counters)
-        self.clock = RoomClock(self._on_tick)
+        self.clock = RoomClock(self._on_tick, idle=self._unheard)
         self.publishers: dict[str, PublisherPeer] = {}
         self.subscribers: dict[str, SubscriberPeer] = {}
         self.closed = False
         self._reconcile_lock = asyncio.Lock()
         self.audience = AudienceDelay()
+        self.meter = LoopMeter()  # measures L_i where a member's microphone hears the music
         self.members: dict[str, MemberLatency] = {}  # stage members, by owner
         self._voice_active = False
+        # called after every tick, with (tick, tick_ms): the program mix runs on the room clock
+        self.tick_hooks: list[Callable[[int, float], None]] = []
 
     def start(self) -> None:
         self.clock.start()
@@ -58,7 +61,7 @@ class Router(AsyncIOEventEmitter):
     def set_live(self, owner: str, live: bool) -> None:
         """``owner`` hears the live feed (on stage) or the audience feed."""
         if live:
-            self.members.setdefault(owner, MemberLatency())
+            self.members.setdefault(owner, MemberLatency(codec_ms=CODEC_MS))
         else:
             self.members.pop(owner, None)
         peer = self.subscribers.get(owner)
@@ -109,6 +112,7 @@ class Router(AsyncIOEventEmitter):
 
     def update_delays(self, now_ms: float) -> None:
         """Recompute D and each voice's D - L_i; apply them to the delay lines."""
+        self.meter.update(self.music, self._all_voices(), self.members, now_ms)
         loops = self.loop_latencies()
         changed = self.audience.update(list(loops.values()), now_ms)
         lag = self.lag_ms
@@ -141,20 +145,34 @@ class Router(AsyncIOEventEmitter):
         """One 20 ms frame: the music first, then what can wait a few milliseconds."""
         if self.music_source is None:  # a relay: the music comes over the pipe
             self.send_sender_reports(tick)
+            self._run_tick_hooks(tick, tick_ms)
             return
         talking = any(p.talking(tick_ms) for p in self.voice_producers if p.owner not in self.restricted)
         if talking != self._voice_active:
             self._voice_active = talking
             self.music_source.set_voice_active(talking)
         try:
-            payload = self.music_source.next_frame(tick_ms)
+            if self.music.heard:
+                self.music.forward(self.music_source.next_frame(tick_ms), tick * FRAME_SAMPLES, tick & 0xFFFF)
+            else:  # nobody to send it to: keep the timeline, skip the Opus encoding
+                self.music_source.advance(tick_ms)
         except Exception:  # a broken file must not stop the room's clock
             log.exception("music source failed on tick %d", tick)
-        else:
-            self.music.forward(payload, tick * FRAME_SAMPLES, tick & 0xFFFF)
         if tick % 50 == 0:
             self.update_delays(tick_ms)
         self.send_sender_reports(tick)
+        self._run_tick_hooks(tick, tick_ms)
+
+    def _run_tick_hooks(self, tick: int, tick_ms: float) -> None:
+        for hook in self.tick_hooks:
+            try:
+                hook(tick, tick_ms)
+            except Exception:  # a failing hook must not stop the room's clock
+                log.exception("tick hook failed on tick %d", tick)
+
+    def _unheard(self) -> bool:
+        """No peer, tap or pipe takes anything from this room: its clock may tick in batches."""
+        return not (self.subscribers or self.publishers or self.remote_voices or self.music.heard)
 
     def restrict(self, owner: str, hearers: Iterable[str] | None) -> None:
         """``owner``'s voice reaches only ``hearers`` (a screened caller, talkback) and ducks no
@@ -258,6 +276,7 @@ class Router(AsyncIOEventEmitter):
             return
         self.closed = True
         await self.clock.stop()
+        self.meter.close()
         self.music.close()
         for owner in list(self.remote_voices):
             self.remove_remote_voice(owner)

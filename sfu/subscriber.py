@@ -15,6 +15,7 @@ from . import aiortc_seams
 from .consumer import Consumer
 from .ice import rtc_configuration
 from .producer import Producer
+from .rtp import report_blocks
 from .sdp import add_opus_fmtp, check_answer
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class SubscriberPeer(AsyncIOEventEmitter):
         if self._closed:
             return
         if not self._guarded:
-            aiortc_seams.guard_ice_connection(self.slots[0].transceiver.sender.transport)
+            aiortc_seams.guard_ice_connection(self.slots[0].transceiver.sender.transport, self._on_rtcp)
             self._guarded = True
         self._negotiated_state = state
         music = {s.mid for s in self.slots if s.producer and s.producer.kind == "music"}
@@ -170,6 +171,13 @@ class SubscriberPeer(AsyncIOEventEmitter):
             if s.producer is not None
         ]
         self.emit("offer", sdp, tracks)
+
+    def _on_rtcp(self, packet: bytes) -> None:
+        """Receiver reports about our consumers (the listener's RTT), straight from the socket."""
+        for ssrc, lsr, dlsr in report_blocks(packet):
+            for slot in self.slots:
+                if slot.consumer is not None and slot.consumer.ssrc == ssrc:
+                    slot.consumer.receiver_report(lsr, dlsr)
 
     async def handle_answer(self, sdp: str) -> None:
         """Apply the client's answer; raises ValueError (SdpError) if it is unusable."""

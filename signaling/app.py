@@ -29,19 +29,22 @@ from .keys import (
     LIBRARY,
     LOOP_MONITOR,
     METRICS,
+    PROGRAMS,
     REGISTRY,
     SCANS,
     SETTINGS,
     STORE,
     WORKER,
 )
-from .model.library_sync import LibraryScans, open_library
+from .model.library_sync import LibraryScans, open_library, uploads_dir
 from .model.loop_monitor import LoopMonitor
 from .model.mesh import Mesh, pipe_key
 from .model.music import open_music
+from .model.program import ProgramHub
 from .model.ratelimit import RateLimit
 from .model.registry import DEFAULT_RULES, RoomRegistry
 from .model.remote import Links
+from .model.stations import Stations, demo_in_library, library_settings
 from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
 from .protocol.workers import HUB, WorkerHub
@@ -50,8 +53,6 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-DEMO_TITLE = "OnAir demo"
-
 
 def create_app(settings: Settings) -> web.Application:
     proxies = forwarded_middleware(TrustedProxies(settings.trusted_proxies))
@@ -59,7 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[CREATE_LIMIT] = RateLimit(settings.room_create_rate, 60.0)
     add_routes(app)
-    app.cleanup_ctx.extend([_loop_monitor, _store, _library, _media_worker, _registry])
+    app.cleanup_ctx.extend([_loop_monitor, _store, _library, _media_worker, _registry, _programs])
     if settings.redis_url and settings.worker_id:
         app.cleanup_ctx.append(_cluster)
     app.on_shutdown.append(_drain)
@@ -98,7 +99,11 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 async def _library(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     demo_dir = ensure_demo_library(settings.data_dir)
-    app[LIBRARY] = await open_library(settings, app[STORE], demo_dir)
+    # The stations' folders are music folders too; the demo tracks join the library only while the
+    # operator gave no --music-dir (library_folders takes each folder once: the uploads folder given
+    # in the demo's place adds nothing).
+    folders_from = demo_dir if demo_in_library(settings) else uploads_dir(settings)
+    app[LIBRARY] = await open_library(library_settings(settings), app[STORE], folders_from)
     log.info("library: %d tracks", len(app[LIBRARY].tracks()))
     app[SCANS] = LibraryScans()
     yield
@@ -114,9 +119,11 @@ async def _media_worker(app: web.Application) -> AsyncIterator[None]:
 
 async def _registry(app: web.Application) -> AsyncIterator[None]:
     settings, store, library = app[SETTINGS], app[STORE], app[LIBRARY]
+    stations = await Stations.open(settings, library, ensure_demo_library(settings.data_dir))
     registry = RoomRegistry(
-        settings, app[WORKER], store, lambda room_id: open_music(store, library, room_id),
-        WordFilter.load(settings.word_filter), _rules(settings),
+        settings, app[WORKER], store,
+        lambda room_id: open_music(store, library, room_id, stations.rotation(room_id)),
+        WordFilter.load(settings.word_filter), _rules(settings), stations,
     )
     app[REGISTRY] = registry
     app[METRICS] = metrics_registry(registry, app[WORKER])
@@ -126,11 +133,18 @@ async def _registry(app: web.Application) -> AsyncIterator[None]:
         if restored:
             log.info("restored %d live rooms", restored)
     registry.start()
-    if settings.demo and _first_worker(settings) and not any(r["permanent"] for r in store.live_rooms()):
-        registry.create(DEMO_TITLE, "OnAir", "Music around the clock.", permanent=True)
+    if _first_worker(settings):  # the stations (the demo among them) are live from the start
+        registry.open_stations()
     _tune_gc()
     yield
     await registry.close()
+
+
+async def _programs(app: web.Application) -> AsyncIterator[None]:
+    """The rooms' program feeds (made on first use by an HTTP listener or a recording)."""
+    app[PROGRAMS] = ProgramHub()
+    yield
+    app[PROGRAMS].close()
 
 
 def _first_worker(settings: Settings) -> bool:

@@ -11,11 +11,28 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+@dataclass
+class Station:
+    """A permanent room of the operator's that plays on its own (AutoDJ): ``--station`` or a
+    ``[[stations]]`` table. ``artist_separation`` N: no artist again within N tracks (titles alike)."""
+
+    name: str
+    folders: list[Path]
+    room_id: str = ""  # its link is /r/<room_id>; made from the name when not given
+    description: str = ""
+    shuffle: bool = True
+    artist_separation: int = 0
+    title_separation: int = 0
+    host_token: str | None = None  # whoever joins with it hosts the station
+    moderator_token: str | None = None  # whoever joins with it moderates it
 
 
 @dataclass
@@ -58,6 +75,7 @@ class Settings:
     pipe_address: str = "127.0.0.1:0"  # where this worker's RTP pipe listens (UDP host:port)
     pipe_advertise: str | None = None  # the address other workers send to (default: the pipe's)
     cluster_secret: str | None = None  # seals the pipes; the same on every node
+    stations: list[Station] = field(default_factory=list)
 
 
 class ConfigError(ValueError):
@@ -139,6 +157,55 @@ def _flag(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
+STATION_KEYS = {"name", "id", "folders", "folder", "description", "shuffle", "artist_separation",
+                "title_separation", "host_token", "moderator_token"}
+
+
+def _station(value: Any) -> Station:
+    """A station from a ``[[stations]]`` table, or from ``--station "name=Jazz;folder=/srv/jazz;
+    folder=/srv/blues;shuffle=true;artist_separation=3"`` (the same keys, ``;`` between them)."""
+    if isinstance(value, str):
+        table: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in value.split(";"))):
+            key, sep, item = part.partition("=")
+            if not sep:
+                raise ValueError(f"station settings are key=value, not {part!r}")
+            key = key.strip().replace("-", "_")
+            if key in ("folder", "folders"):
+                table.setdefault("folders", []).append(item.strip())
+            else:
+                table[key] = item.strip()
+        value = table
+    if not isinstance(value, dict):
+        raise TypeError("a station is a table of settings")
+    unknown = sorted(set(value) - STATION_KEYS)
+    if unknown:
+        raise ValueError(f"unknown station setting(s) {', '.join(unknown)}")
+    name = str(value.get("name", "")).strip()
+    folders = value.get("folders", value.get("folder", []))
+    folders = [folders] if isinstance(folders, str) else folders
+    if not name or len(name) > 100 or not isinstance(folders, list) or not folders:
+        raise ValueError("a station needs a name (at most 100 characters) and at least one folder")
+    room_id = str(value.get("id") or re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-"))
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", room_id):
+        raise ValueError(f"station id {room_id!r}: 1-40 of a-z, 0-9 and -")
+    return Station(
+        name=name, folders=[Path(str(f)) for f in folders], room_id=room_id,
+        description=str(value.get("description", "")), shuffle=_flag(str(value.get("shuffle", True))),
+        artist_separation=_count(value.get("artist_separation", 0)),
+        title_separation=_count(value.get("title_separation", 0)),
+        host_token=str(value["host_token"]) if value.get("host_token") else None,
+        moderator_token=str(value["moderator_token"]) if value.get("moderator_token") else None,
+    )
+
+
+def _count(value: Any) -> int:
+    number = int(str(value))
+    if not 0 <= number <= 100:
+        raise ValueError("a separation is a number of tracks from 0 to 100")
+    return number
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("host", "host", str, "address to listen on for HTTP (default 127.0.0.1)"),
     Option("port", "port", int, "HTTP port (default 8080)"),
@@ -205,6 +272,10 @@ OPTIONS: tuple[Option, ...] = (
            "pipe at, when it differs from --pipe-address's host"),
     Option("cluster-secret", "cluster_secret", str, "seals the pipes between workers (AES-GCM); "
            "the same on every node (default: one per supervisor)"),
+    Option("station", "stations", _station, "a permanent room playing on its own: "
+           "'name=Jazz;folder=/srv/jazz;shuffle=true;artist_separation=2;title_separation=5;"
+           "host_token=...;moderator_token=...' (in the file: [[stations]] tables); repeatable",
+           many=True),
     Option("ws-heartbeat", "ws_heartbeat_s", float, "seconds between WebSocket pings; a socket "
            "that does not answer within half of it is closed (default 20)"),
 )
@@ -257,6 +328,9 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
             values[option.attr] = option.to_setting(_read(option, raw, where))
     settings = Settings(**values)
     _check_turn(settings)
+    ids = [station.room_id for station in settings.stations]
+    if len(set(ids)) != len(ids) or (settings.demo and "demo" in ids):
+        raise ConfigError("two stations have the same id (the demo station's is 'demo')")
     if settings.workers != "1" and not settings.redis_url:
         raise ConfigError("--workers over 1 needs --redis: the workers find each other there")
     return settings
@@ -276,10 +350,15 @@ def _read(option: Option, raw: Any, where: str) -> Any:
     try:
         if option.many:
             items = raw if isinstance(raw, list) else [raw]
-            return [option.parse(_text(item)) for item in items]
+            return [option.parse(_item(item)) for item in items]
         return option.parse(_text(raw))
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _item(value: Any) -> Any:
+    """One item of a list setting: a table (a station) as it is, anything else as text."""
+    return value if isinstance(value, dict) else _text(value)
 
 
 def _text(value: Any) -> str:
@@ -300,6 +379,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     values = {key.replace("_", "-"): value for key, value in data.items()}
+    if "stations" in values:  # [[stations]] tables fill --station
+        values["station"] = values.pop("stations")
     unknown = sorted(key for key in values if key not in BY_KEY)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")

@@ -12,6 +12,7 @@ from .cluster import ClusterBus
 from .config import Settings
 from .model.library_sync import LibraryScans
 from .model.loop_monitor import LoopMonitor
+from .model.program import ProgramHub
 from .model.ratelimit import RateLimit
 from .model.registry import RoomRegistry
 from .store import Store
@@ -26,3 +27,4 @@ CREATE_LIMIT = web.AppKey("create_limit", RateLimit)
 METRICS = web.AppKey("metrics", CollectorRegistry)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)
 CLUSTER = web.AppKey("cluster", ClusterBus)  # only with workers
+PROGRAMS = web.AppKey("programs", ProgramHub)  # the rooms' program feeds (HTTP audio, recordings)

@@ -103,6 +103,31 @@ class EncodedToneTrack(MediaStreamTrack):
         return packet
 
 
+class ToneFrames(MediaStreamTrack):
+    """Raw audio frames of a tone: aiortc encodes them and adds the audio-level extension."""
+
+    kind = "audio"
+
+    def __init__(self, freq: float) -> None:
+        super().__init__()
+        self._signal = (tone(freq, 1.0, 0.5) * 32767).astype(np.int16)
+        self._index = 0
+        self._start = time.monotonic()
+
+    async def recv(self) -> av.AudioFrame:
+        due = self._start + self._index * 0.02
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        offset = (self._index * 960) % 48_000
+        frame = av.AudioFrame.from_ndarray(
+            self._signal[offset : offset + 960].reshape(1, -1), format="s16", layout="stereo"
+        )
+        frame.sample_rate = 48_000
+        frame.pts = self._index * 960
+        frame.time_base = fractions.Fraction(1, 48_000)
+        self._index += 1
+        return frame
+
+
 class RoomClient:
     """One participant: a WebSocket, a ``sub`` connection answered automatically,
     and optionally a ``pub`` connection.
@@ -155,8 +180,20 @@ class RoomClient:
         self._ws = await self._http.ws_connect(url, params=params, headers=self.headers, max_msg_size=0)
         self._tasks.append(asyncio.ensure_future(self._read()))
         if expect_welcome:
-            self.welcome = await self.next("welcome")
+            self.welcome = await self._welcome()
         return self
+
+    async def _welcome(self, timeout: float = 10.0) -> dict:
+        """The ``welcome``; TimeoutError at once if the server answered the join with an ``error``."""
+        deadline = time.monotonic() + timeout
+        while not self.messages["welcome"]:
+            if self.messages["error"]:
+                raise TimeoutError(f"{self.name}: join refused: {self.messages['error'][0]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: no welcome in {timeout} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.inbox.get(), 0.2)
+        return self.messages["welcome"].pop(0)
 
     @property
     def participant_id(self) -> str:

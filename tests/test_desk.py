@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
-import time
 
 import aiohttp
-import av
-import numpy as np
 from aiohttp.test_utils import TestServer
-from aiortc import MediaStreamTrack
 
 from signaling.keys import LIBRARY, REGISTRY, STORE
-from tests.clients import RoomClient, tone
+from tests.clients import RoomClient, ToneFrames
 from tests.helpers import create_room, make_settings, start_server, url_of, wait_for
-
-
-class ToneFrames(MediaStreamTrack):
-    """Raw audio frames of a tone: aiortc encodes them and adds the audio-level extension."""
-
-    kind = "audio"
-
-    def __init__(self, freq: float) -> None:
-        super().__init__()
-        self._signal = (tone(freq, 1.0, 0.5) * 32767).astype(np.int16)
-        self._index = 0
-        self._start = time.monotonic()
-
-    async def recv(self) -> av.AudioFrame:
-        due = self._start + self._index * 0.02
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
-        offset = (self._index * 960) % 48_000
-        frame = av.AudioFrame.from_ndarray(
-            self._signal[offset : offset + 960].reshape(1, -1), format="s16", layout="stereo"
-        )
-        frame.sample_rate = 48_000
-        frame.pts = self._index * 960
-        frame.time_base = fractions.Fraction(1, 48_000)
-        self._index += 1
-        return frame
 
 
 async def test_the_host_queues_a_track_and_skips_to_it(base_url: str, room: dict, server: TestServer) -> None:

@@ -252,9 +252,12 @@ async def test_the_cap_counts_clients_behind_a_trusted_proxy_and_frees_on_leavin
     async with aiohttp.ClientSession() as http:
         room_id = (await create_room(http, url, "Cap"))["room_id"]
 
+        names = iter(range(100))
+
         async def join(client: str) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
+            name = f"N{next(names)}"  # names are unique in a room
             ws = await http.ws_connect(
-                f"{url}/api/rooms/{room_id}/ws", params={"name": "N"}, headers={"X-Forwarded-For": client}
+                f"{url}/api/rooms/{room_id}/ws", params={"name": name}, headers={"X-Forwarded-For": client}
             )
             return ws, await ws.receive_json(timeout=5)
 

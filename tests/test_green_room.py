@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.clients import EncodedToneTrack, RoomClient
+from tests.clients import RoomClient, ToneFrames
 from tests.helpers import close_all, on_air, wait_for
 
 
@@ -41,12 +41,15 @@ async def test_a_screened_caller_is_heard_by_the_staff_only_until_put_on_air(
         told = caller.messages["participant_updated"]
         await wait_for(lambda: any(m["participant"]["screening"] for m in told
                                    if m["participant"]["participant_id"] == caller.participant_id))
-        await caller.publish(EncodedToneTrack(2000.0))
+        await caller.publish(ToneFrames(2000.0))  # raw frames: aiortc adds the audio level
         await wait_for(lambda: voice_packets(host, caller) > 25 and voice_packets(mod, caller) > 25,
                        10, what="the host and the moderator hear the screened caller")
         await asyncio.sleep(1.5)
         assert not hears(listener, caller), "the audience was offered the caller's voice"
         assert voice_packets(listener, caller) == 0, "the audience heard the caller"
+        assert any(caller.participant_id in m["levels"] for m in host.messages["levels"]), "no level meter"
+        leaked = [m for m in listener.messages["levels"] if caller.participant_id in m["levels"]]
+        assert not leaked, "a listener was told the screened caller's level"
 
         promoted = time.monotonic()
         promote = {"type": "promote", "participant_id": caller.participant_id}

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
-from benchmarks.markdown import write_section
+import pytest
+
+from benchmarks.markdown import extras_lines, write_section
+from benchmarks.run import main as bench_main
+from benchmarks.run import run_extras
 from loadtest.metrics_client import Sample, parse_prometheus
 from loadtest.report import format_table, summarize
 
@@ -123,3 +128,40 @@ def test_benchmark_markdown_newest_first(tmp_path) -> None:
     assert text.startswith("# Benchmarks")
     assert text.index("2025-02-02") < text.index("2025-01-01")
     assert "| 50 | 3 |" in text and "| 200 |" in text  # 200 KB/listener column
+
+
+def test_benchmark_markdown_extras() -> None:
+    extras = {
+        "idle": {
+            "settings": {"runs": 3, "seconds": 30.0},
+            "median": {
+                "fresh": {"cpu_share": 0.011, "rss_start_mb": 121.0},
+                "restart": {"cpu_share": 0.012, "rss_start_mb": 117.0},
+                "bare_cpu_share": 0.002,
+                "per_room_cpu_share": 0.006,
+            },
+        },
+        "joinstorm": {
+            "settings": {"rate": 100.0, "listeners": 300},
+            "storm": {"joins": 1000, "joined": 1000, "join_ms_p95": 120.0},
+            "listeners_in": {"loss_pct": 0.0, "realtime_pct": 99.9},
+            "messages_per_join": {"listener": {"total": 0.01}, "stage": {"total": 1.0}},
+        },
+        "loadgen": {"skipped": "out of time"},
+    }
+    text = "\n".join(extras_lines(extras))
+    assert "fresh data dir 1.10 % of a core, RSS 121 MB" in text
+    assert "each empty room 0.60 %" in text
+    assert "join p95 120.0 ms" in text and "to each listener 0.01, to each stage member 1.0" in text
+    assert "Not run: loadgen: out of time." in text
+    assert extras_lines({}) == []
+
+
+def test_bench_extras_skip_when_out_of_time_and_refuse_unknown_names() -> None:
+    assert run_extras(["idle", "joinstorm"], time.monotonic(), (None, None)) == {
+        "idle": {"skipped": "out of time"},
+        "joinstorm": {"skipped": "out of time"},
+    }
+    with pytest.raises(SystemExit) as exited:
+        bench_main(["--extras", "idle,bogus", "--no-write"])
+    assert exited.value.code == 2

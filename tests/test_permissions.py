@@ -174,7 +174,7 @@ async def test_a_speaker_cannot_promote_or_kick(base_url: str, room: dict, serve
 async def test_a_moderator_cannot_act_on_the_host_nor_make_moderators(
     base_url: str, room: dict, server: TestServer
 ) -> None:
-    host, (mod, target) = await host_and(base_url, room, "Mod", "Target")
+    host, (mod, target) = await host_and(base_url, room, "Mara", "Target")
     await promote(host, mod, "moderator")
     everyone = [host, mod, target]
     rid, hid = room["room_id"], host.participant_id

@@ -23,6 +23,7 @@ import re
 import secrets
 import unicodedata
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote
 
 import aiohttp
@@ -36,7 +37,8 @@ from ..model import library_sync
 from ..model.audio_check import check_audio
 from ..store import Store
 from ..tokens import bearer, same
-from .requests import require_operator
+from ..validate import display_title, track_edits
+from .requests import json_body, require_operator
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +75,18 @@ async def list_tracks(request: web.Request) -> web.Response:
 # --- POST /api/tracks ----------------------------------------------------------------------
 
 
-def _authorize_upload(request: web.Request) -> None:
+def _authorize_upload(request: web.Request, doing: str = "upload tracks") -> None:
     """A room's host token, or the resume token of a connected host or moderator; else 401 / 403."""
     token = bearer(request.headers.get("Authorization"))
     if token is None:
-        raise ApiError("unauthorized", "uploading needs 'Authorization: Bearer <host or resume token>'")
+        raise ApiError("unauthorized", f"to {doing}, send 'Authorization: Bearer <host or resume token>'")
     rooms = [room for room in request.app[REGISTRY].rooms.values() if not room.ended]
     for room in rooms:
         for participant in room.participants.values():
             if participant.connected and same(participant.resume_token, token):
                 if participant.role in UPLOADER_ROLES:
                     return
-                raise ApiError("forbidden", "only a host or a moderator may upload tracks")
+                raise ApiError("forbidden", f"only a host or a moderator may {doing}")
     if any(room.is_host_token(token) for room in rooms):
         return
     raise ApiError("unauthorized", "this token is not a host's or a moderator's")
@@ -166,7 +168,7 @@ async def upload_track(request: web.Request) -> web.Response:
     scans = request.app[SCANS]
     try:
         await _receive(part, temp, limit)
-        track = await asyncio.to_thread(_checked, temp)
+        track = titled(await asyncio.to_thread(_checked, temp), temp, filename)
         async with scans.commit:
             # Shielded: once the file is being moved into place, the row follows (or neither is left).
             track = await asyncio.shield(
@@ -222,6 +224,15 @@ def _commit(store: Store, temp: Path, folder: Path, name: str, track: Track) -> 
 
 
 # --- names and placement -------------------------------------------------------------------
+
+
+def titled(track: Track, temp: Path, filename: str | None) -> Track:
+    """``track`` titled from the client's file name when the file has no title tag (the library
+    would have named it after ``temp``, a random name)."""
+    if track.title != temp.stem:
+        return track
+    return dataclasses.replace(track, title=display_title(filename))
+
 
 _NAME_OK = frozenset(" -_.,()[]'&+!#@=~")
 
@@ -281,6 +292,46 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# --- PATCH /api/tracks/{track_id} ----------------------------------------------------------
+
+
+def _authorize_edit(request: web.Request) -> None:
+    """The operator anywhere; else as for an upload (a host or moderator of a live room)."""
+    admin = request.app[SETTINGS].admin_token
+    if not (admin and same(bearer(request.headers.get("Authorization")), admin)):
+        _authorize_upload(request, "edit tracks")
+
+
+async def edit_track(request: web.Request) -> web.Response:
+    """A host or moderator (or the operator) renames a track: search, the library and every room's
+    queue show it at once, and later scans keep it while the file is unchanged; 200 track."""
+    _authorize_edit(request)
+    edits = track_edits(await json_body(request))
+    app, track_id = request.app, request.match_info["track_id"]
+    scans = app[SCANS]
+    async with scans.commit:  # not while a scan saves what it read
+        row = app[STORE].edit_track(track_id, **edits)
+        if row is None:
+            raise ApiError("not_found", "There is no such track: it may have been deleted.")
+        track = Track.from_record(row)
+        scans.note_upload(app[LIBRARY], track)  # the next scans reuse it, edited
+    refreshed = scans.request(app[LIBRARY], app[STORE])
+    await asyncio.wait([refreshed], timeout=LIBRARY_WAIT_S)
+    for room in app[REGISTRY].live():
+        _retitle_queue(room.music, app[LIBRARY], track)
+    log.info("track %s edited: %s", track_id, edits)
+    return web.json_response(track.to_json())
+
+
+def _retitle_queue(music: Any, library: Any, track: Track) -> None:
+    """The room's queue with ``track``'s entries showing its new title (``queue`` to everyone)."""
+    entries = [(e["entry_id"], e["track"]["track_id"]) for e in music.queue()]
+    pairs = [(eid, track if tid == track.track_id else library.get(tid)) for eid, tid in entries]
+    # Untouched, or a track of it left the library meanwhile: leave the queue alone.
+    if any(tid == track.track_id for _, tid in entries) and all(t is not None for _, t in pairs):
+        music.restore_queue(pairs)
 
 
 # --- DELETE /api/tracks/{track_id} ---------------------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from mixer import Library, RoomMusic
+from mixer.rotation import Rotation
 
 from ..store import Store
 
 
-def open_music(store: Store, library: Library, room_id: str) -> RoomMusic:
-    """A room's music, resumed from the store where it was (queue, track, position)."""
+def open_music(store: Store, library: Library, room_id: str, rotation: Rotation | None = None) -> RoomMusic:
+    """A room's music, resumed from the store where it was (queue, track, position); a station's
+    ``rotation`` rules pick what plays when the queue is empty."""
     queue = []
     for entry_id, track_id in store.load_queue(room_id):
         track = library.get(track_id)
@@ -18,7 +20,7 @@ def open_music(store: Store, library: Library, room_id: str) -> RoomMusic:
     room = store.room(room_id) or {}
     music = RoomMusic(
         library, queue=queue, crossfade_s=saved["crossfade_s"] if saved else 3.0,
-        ducking_db=room.get("settings", {}).get("ducking_db", 12.0),
+        ducking_db=room.get("settings", {}).get("ducking_db", 12.0), rotation=rotation,
     )
     if saved is not None:
         music.set_gain(saved["gain"])

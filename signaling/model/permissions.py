@@ -23,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "lower_hand": frozenset({"listener", "host", "moderator"}),  # others': see stage.lower_hand
     "demote": EVERYONE,
     "promote": MODERATORS,
+    "record": MODERATORS,
     "broadcast_delay": frozenset({"host"}),
     "dump": MODERATORS,
     "screen": MODERATORS,
@@ -38,6 +39,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "skip": MODERATORS,
     "seek": MODERATORS,
     "music_gain": MODERATORS, "crossfade": MODERATORS, "ducking": MODERATORS,
+    "request_track": frozenset({"listener"}),  # one pending each: model/requests.py
+    "answer_request": MODERATORS,
+    "react": EVERYONE,  # at most 5 a second each: model/reactions.py
 }
 
 

@@ -18,7 +18,8 @@ from .participant import Participant
 AUDIENCE_THRESHOLD = 100
 SUMMARY_INTERVAL_S = 1.0
 
-Audience = Literal["all", "stage", "audience"]
+# who a broadcast is for: everyone, the stage or not, the staff (host and moderators) or not
+Audience = Literal["all", "stage", "audience", "staff", "not_staff"]
 Broadcast = Callable[[dict, str | None, Audience], None]
 Event = Literal["participant_joined", "participant_updated", "participant_left"]
 

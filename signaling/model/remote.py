@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from ..cluster import ClusterBus
@@ -42,6 +43,7 @@ class WorkerLink:
         self._queue: asyncio.Queue[dict] = asyncio.Queue(LINK_QUEUE)
         self._task = asyncio.get_running_loop().create_task(self._write_loop())
         self.dropped = 0
+        self.on_undelivered: Callable[[dict], None] | None = None  # a message nobody received
 
     def send(self, message: dict) -> None:
         try:
@@ -56,6 +58,8 @@ class WorkerLink:
                 if not await self.bus.send(self.worker_id, message):
                     log.warning("to %s: %s for room %s reached nobody", self.worker_id, message.get("t"),
                                 message.get("room"))
+                    if self.on_undelivered is not None:
+                        self.on_undelivered(message)
             except Exception as exc:  # Redis down: the bus reconnects; state is resent by snapshots
                 log.warning("to %s: message lost (%s)", self.worker_id, exc)
 

@@ -32,7 +32,8 @@ CHAT_IN_WELCOME = 50
 class Room(AsyncIOEventEmitter):
     """One show. Holds participants and their sessions; the router carries its media.
 
-    Events: ``ended`` (when the show ends for everyone).
+    Events: ``ended`` (when the show ends for everyone); ``presence`` (event, participant) after
+    each join, change or leave is announced.
     """
 
     def __init__(
@@ -69,9 +70,9 @@ class Room(AsyncIOEventEmitter):
         self.host_left_at: float | None = time.monotonic()  # no host yet
         self.permanent = False
         self._levels_sent = False
+        self.broadcast_delay_s = 0.0  # how much later than the stage the audience hears (0, 5-30)
         self.talkback: dict[str, str] = {}  # who talks to which screened caller only (greenroom.py)
         self.presence = Presence(self.broadcast, self.send_to, self.listener_count)
-        self.broadcast_delay_s = 0.0  # how much later than the stage the audience hears (0, 5-30)
         music.on("now_playing", self._on_now_playing)
         music.on("queue", self._on_queue)
         router.on("audience_delay", lambda _delay: self._on_now_playing(self.music.now_playing()))
@@ -153,12 +154,15 @@ class Room(AsyncIOEventEmitter):
         if to == "all":
             return True
         participant = self.participants.get(pid)
-        on_stage = participant is not None and participant.role in STAGE_ROLES
-        return on_stage == (to == "stage")
+        role = participant.role if participant is not None else None
+        if to in ("staff", "not_staff"):
+            return (role in MODERATOR_ROLES) == (to == "staff")
+        return (role in STAGE_ROLES) == (to == "stage")
 
     def announce(self, event: Event, participant: Participant, exclude: str | None = None) -> None:
         """A participant joined, changed or left: told as the room's size calls for (``Presence``)."""
         self.presence.announce(event, participant, exclude)
+        self.emit("presence", event, participant)  # the play log's peak, the requests desk
 
     def send_to(self, participant_id: str, message: dict) -> None:
         session = self.sessions.get(participant_id)
@@ -244,7 +248,12 @@ class Room(AsyncIOEventEmitter):
             if producer.talking(now_ms):
                 levels[producer.owner] = producer.level_now(now_ms)
         if levels or self._levels_sent:
-            self.broadcast({"type": "levels", "levels": levels})
+            on_air = {o: v for o, v in levels.items() if o not in self.router.restricted}
+            if on_air == levels:
+                self.broadcast({"type": "levels", "levels": levels})
+            else:  # a screened caller or a talkback is heard by the staff only: so are its levels
+                self.broadcast({"type": "levels", "levels": levels}, to="staff")
+                self.broadcast({"type": "levels", "levels": on_air}, to="not_staff")
         self._levels_sent = bool(levels)
 
     def send_sync(self) -> None:
@@ -266,6 +275,7 @@ class Room(AsyncIOEventEmitter):
             "message_id": new_id("m"),
             "participant_id": author.participant_id,
             "name": author.name,
+            "role": author.role,  # the badge the line carries (not stored: history after a restart has none)
             "text": text,
             "server_ms": server_ms(),
             "at": now_iso(),

@@ -7,7 +7,7 @@ from sfu import server_ms
 from ..errors import ApiError
 from ..model.participant import Participant
 from ..model.room import Room
-from ..validate import number_field, text_field
+from ..validate import LIMITS, is_clean_text, number_field
 
 
 async def ping(room: Room, me: Participant, msg: dict) -> None:
@@ -15,10 +15,26 @@ async def ping(room: Room, me: Participant, msg: dict) -> None:
     room.send_to(me.participant_id, {"type": "pong", "t": t, "server_ms": server_ms()})
 
 
+def _chat_text(msg: dict) -> str:
+    """The message's text, trimmed; refusals worded for the person who typed it."""
+    text = msg.get("text")
+    if not isinstance(text, str):
+        raise ApiError("bad_request", "'text' must be a string")
+    text = text.strip()
+    if not is_clean_text(text):
+        raise ApiError("bad_request", "This message has characters that cannot be shown.")
+    if not text:
+        raise ApiError("bad_request", "This message is empty.")
+    most = LIMITS["chat"]
+    if len(text) > most:
+        raise ApiError("bad_request", f"A message can be at most {most} characters; this has {len(text)}.")
+    return text
+
+
 async def chat(room: Room, me: Participant, msg: dict) -> None:
     if me.chat_muted:
-        raise ApiError("forbidden", "you are muted in chat")
-    text = text_field(msg, "text", max_len=500)
+        raise ApiError("forbidden", "A moderator muted you in chat: your messages are not sent.")
+    text = _chat_text(msg)
     if not room.chat_limit.allow(me.participant_id):
-        raise ApiError("rate_limited", "slow down: at most 5 messages in 10 seconds")
+        raise ApiError("rate_limited", "Slow down: at most 5 messages in 10 seconds.")
     room.add_chat(me, room.word_filter.clean(text))

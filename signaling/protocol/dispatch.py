@@ -6,7 +6,7 @@ from ..errors import ApiError
 from ..model import permissions
 from ..model.participant import Participant
 from ..model.room import Room
-from . import chat, delay, desk, greenroom, media, moderation, stage
+from . import chat, delay, desk, greenroom, media, moderation, reactions, recording, requests, stage
 from .handler import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -20,6 +20,7 @@ HANDLERS: dict[str, Handler] = {
     "raise_hand": stage.raise_hand,
     "lower_hand": stage.lower_hand,
     "promote": stage.promote,
+    "record": recording.record,
     "broadcast_delay": delay.broadcast_delay,
     "dump": delay.dump,
     "screen": greenroom.screen,
@@ -40,6 +41,9 @@ HANDLERS: dict[str, Handler] = {
     "music_gain": desk.music_gain,
     "crossfade": desk.crossfade,
     "ducking": desk.ducking,
+    "request_track": requests.request_track,
+    "answer_request": requests.answer_request,
+    "react": reactions.react,
 }
 
 

@@ -22,7 +22,7 @@ from sfu import Router
 
 from ..errors import CLOSE_REPLACED, ApiError
 from ..model.mesh import Mesh
-from ..model.participant import STAGE_ROLES
+from ..model.participant import MODERATOR_ROLES, STAGE_ROLES
 from ..model.remote import WorkerLink
 from ..model.room import tracks_for
 from ..tokens import new_id
@@ -83,6 +83,13 @@ class EdgeRoom:
         self.conns[pid] = str(message.get("conn"))
         self.people[pid] = dict(message.get("participant") or {})
         future.set_result(pid)
+
+    def undelivered(self, message: dict[str, Any]) -> None:
+        """A join the origin never got (it is gone, or restarting): the page tries again now
+        rather than after ``JOIN_WAIT_S``."""
+        if message.get("t") == "join":
+            self._refused({"conn": message.get("conn"), "code": "draining",
+                           "message": "the show's server is restarting; try again"})
 
     def _refused(self, message: dict[str, Any]) -> None:
         pending = self._pending.get(str(message.get("conn")))
@@ -201,10 +208,12 @@ class EdgeRoom:
                 session.send_text(text)
 
     def _addressed(self, pid: str, to: Any) -> bool:
+        role = self.people.get(pid, {}).get("role")
+        if to in ("staff", "not_staff"):
+            return (role in MODERATOR_ROLES) == (to == "staff")
         if to not in ("stage", "audience"):
             return True
-        on_stage = self.people.get(pid, {}).get("role") in STAGE_ROLES
-        return on_stage == (to == "stage")
+        return (role in STAGE_ROLES) == (to == "stage")
 
     def _note(self, msg: dict[str, Any], pid: str | None) -> None:
         """Keep what media decisions here need: our participants' role and mute."""

@@ -9,12 +9,14 @@ from aiohttp import web
 
 from ..errors import CLOSE_REPLACED, ApiError
 from ..model import greenroom
+from ..model.names import check_new_name
 from ..model.participant import Participant
+from ..model.recording import RoomRecording
 from ..model.registry import RoomRegistry
 from ..model.remote import RemoteOutbox
 from ..model.room import Outbox, Room, tracks_for
 from ..tokens import new_id, new_token, same
-from ..validate import is_clean_text
+from ..validate import LIMITS, is_clean_text
 from .flood import sockets_from
 from .session import Session
 
@@ -60,11 +62,13 @@ def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participa
 def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, address: str) -> Participant:
     """Who joins ``room`` with ``name`` and ``token`` from ``address`` (here or through another worker)."""
     name = name.strip()
-    if not 1 <= len(name) <= 40 or not is_clean_text(name):
-        raise ApiError("bad_request", "name must be 1-40 characters")
+    if not 1 <= len(name) <= LIMITS["name"] or not is_clean_text(name):
+        raise ApiError("bad_request", f"Your name must be 1 to {LIMITS['name']} characters of plain text.")
     if not registry.join_limit.allow(address):
         raise ApiError("rate_limited", "too many joins from this address; try again shortly")
     me, present = _join_identity(room, registry, name, token, address)
+    if not token:  # a newcomer: a name of their own, not the host's, not a staff title
+        check_new_name(name, host_name=room.host_name, people=room.participants.values(), live=room.sessions)
     _check_socket_cap(registry, room, me, address)
     # An address ban keeps newcomers from that address out; someone who comes back
     # with their own valid token is judged by who they are.
@@ -101,7 +105,9 @@ async def enter(room: Room, me: Participant, session: Outbox) -> None:
     if me.role == "host":
         room.host_left_at = None
     room.save(me)
-    session.send(room.welcome(me))
+    welcome = room.welcome(me)
+    welcome["recording"] = RoomRecording.of(room).state()
+    session.send(welcome)
     room.announce("participant_updated" if old is not None else "participant_joined", me,
                   exclude=me.participant_id)
     if isinstance(session, Session):  # else their worker opens it
@@ -121,8 +127,8 @@ async def leave(room: Room, registry: RoomRegistry, me: Participant, session: Se
     with contextlib.suppress(Exception):
         await room.media.remove_peer(me.participant_id)  # stop their media first
     await session.wait_closed()
-    if room.ended:
-        return
+    if room.ended or me.participant_id in room.sessions:
+        return  # ended, or back on a newer socket meanwhile (a reload): that one owns them now
     room.save(me)  # their resume minute starts now
     if me.role == "host":
         room.host_left_at = time.monotonic()

@@ -89,6 +89,8 @@ async def _edge_socket(request: web.Request, ws: web.WebSocketResponse, hub: Wor
         session.send({"type": "error", "code": exc.code, "message": exc.message})
         session.close(JOIN_CLOSE.get(exc.code, 4400))
         await session.wait_closed()
+        if exc.code == "draining":  # the origin went or moved: the next join asks the directory again
+            hub.forget_edge(edge)
         hub.forget_edge_if_empty(edge)
         return ws
 

@@ -7,6 +7,7 @@ from sfu import server_ms
 from ..errors import ApiError
 from ..model import greenroom, permissions
 from ..model.participant import Participant, Role
+from ..model.recording import RoomRecording
 from ..model.room import Room
 from .handler import target_of
 from .media import set_mute
@@ -55,6 +56,9 @@ async def promote(room: Room, me: Participant, msg: dict) -> None:
     permissions.check_on(me, target, "promote")
     if target.role != "listener":
         raise ApiError("conflict", f"{target.name} is already on stage")
+    recording = RoomRecording.of(room)
+    if recording.on:  # told before their mic opens
+        room.send_to(target.participant_id, {"type": "recording", **recording.state()})
     await set_role(room, target, "speaker")
     room.audit(me, "promote", target)
 

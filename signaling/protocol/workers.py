@@ -84,9 +84,11 @@ class WorkerHub:
             await self.bus.set_draining(True)
         for room in list(self.registry.rooms.values()):
             room.save_music()
-            await self.registry.drop(room)
+            # Released before its sockets close: a page that rejoins at once finds the room free to
+            # take over, rather than this worker still named as its origin and about to go.
             with contextlib.suppress(BusUnavailable):
                 await self.bus.release_origin(room.room_id)
+            await self.registry.drop(room)
         for edge in list(self.edges.values()):
             await edge.close(CLOSE_GOING_AWAY)
         self.edges.clear()
@@ -118,7 +120,20 @@ class WorkerHub:
         if edge is None or edge.closed:
             router = self.media.create_router(None)
             edge = self.edges[room_id] = EdgeRoom(room_id, origin, self.links.to(origin), router, self.mesh)
+            edge.link.on_undelivered = self._undelivered
         return edge
+
+    def _undelivered(self, message: dict[str, Any]) -> None:
+        edge = self.edges.get(str(message.get("room")))
+        if edge is not None:
+            edge.undelivered(message)
+
+    def forget_edge(self, edge: EdgeRoom) -> None:
+        """``edge``'s origin is gone or moved: its pages rejoin (1012), and the next join asks the
+        directory where the room lives now."""
+        if self.edges.get(edge.room_id) is edge:
+            del self.edges[edge.room_id]
+            asyncio.get_running_loop().create_task(edge.close(CLOSE_ORIGIN_GONE))
 
     def forget_edge_if_empty(self, edge: EdgeRoom) -> None:
         if edge.idle and self.edges.get(edge.room_id) is edge:

@@ -17,8 +17,9 @@ and compared in constant time. Every value goes in as a query parameter.
 The methods live in small mixins, one per concern:
 ``rooms`` (rooms, participants, chat), ``moderation`` (bans,
 reports, audit log), ``music`` (queue, playback), ``tracks``
-(library and search); ``schema`` holds the schema and migrations; ``base`` the
-shared helpers.
+(library and search), ``shows`` (the schedule), ``playlog`` (what played),
+``requests`` (listeners' requests), ``recordings`` (recorded shows); ``schema`` holds the schema
+and migrations; ``base`` the shared helpers.
 """
 
 from __future__ import annotations
@@ -33,15 +34,20 @@ from typing import Literal
 from .base import hash_token, now_iso
 from .moderation import ModerationMixin
 from .music import MusicMixin
+from .playlog import PlayLogMixin
+from .recordings import RecordingsMixin
+from .requests import RequestsMixin
 from .rooms import RoomsMixin
 from .schema import SCHEMA_VERSION, SchemaTooNewError, migrate
+from .shows import ShowsMixin
 from .tracks import TracksMixin, fts_query
 
 DB_FILENAME = "onair.db"
 BUSY_TIMEOUT_MS = 2000
 
 
-class Store(RoomsMixin, ModerationMixin, MusicMixin, TracksMixin):
+class Store(RoomsMixin, ModerationMixin, MusicMixin, TracksMixin, ShowsMixin, PlayLogMixin, RequestsMixin,
+            RecordingsMixin):
     """The server's persistent state. ``Store(path)`` opens (creating and migrating) the database."""
 
     def __init__(

@@ -164,7 +164,78 @@ CREATE TABLE removed_tracks (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# v3: the radio programme. Scheduled shows (the room opened for one takes its id), the play log
+# (a row when a track starts, completed when it ends: what licensing reports ask for) and listeners'
+# requests.
+V3 = """
+CREATE TABLE shows (
+    show_id         TEXT PRIMARY KEY,
+    title           TEXT NOT NULL,
+    host_name       TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    starts_at       TEXT NOT NULL,
+    starts_utc      TEXT NOT NULL,
+    duration_min    INTEGER NOT NULL,
+    host_token_hash TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    opened_at       TEXT,
+    cancelled_at    TEXT
+);
+CREATE INDEX shows_upcoming ON shows (starts_utc) WHERE cancelled_at IS NULL;
+
+CREATE TABLE plays (
+    play_id         INTEGER PRIMARY KEY,
+    room_id         TEXT NOT NULL,
+    room_title      TEXT NOT NULL DEFAULT '',
+    track_id        TEXT NOT NULL,
+    title           TEXT NOT NULL DEFAULT '',
+    artist          TEXT NOT NULL DEFAULT '',
+    album           TEXT NOT NULL DEFAULT '',
+    duration_ms     INTEGER NOT NULL DEFAULT 0,
+    started_at      TEXT NOT NULL,
+    ended_at        TEXT,
+    played_ms       INTEGER NOT NULL DEFAULT 0,
+    listeners_start INTEGER NOT NULL DEFAULT 0,
+    listeners_peak  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX plays_room ON plays (room_id, play_id);
+CREATE INDEX plays_started ON plays (started_at);
+
+CREATE TABLE requests (
+    seq            INTEGER PRIMARY KEY,
+    request_id     TEXT NOT NULL UNIQUE,
+    room_id        TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    track_id       TEXT NOT NULL,
+    note           TEXT NOT NULL DEFAULT '',
+    status         TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'accepted', 'declined')),
+    at             TEXT NOT NULL,
+    answered_at    TEXT,
+    answered_by    TEXT
+);
+CREATE INDEX requests_pending ON requests (room_id, seq) WHERE status = 'pending';
+"""
+
+# v4: recordings of shows (the program as Ogg/Opus files under <data-dir>/recordings).
+V4 = """
+CREATE TABLE recordings (
+    recording_id TEXT PRIMARY KEY,
+    room_id      TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    host_name    TEXT NOT NULL DEFAULT '',
+    description  TEXT NOT NULL DEFAULT '',
+    file         TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    ended_at     TEXT,
+    duration_ms  INTEGER NOT NULL DEFAULT 0,
+    bytes        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX recordings_started ON recordings (started_at);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

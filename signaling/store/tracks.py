@@ -124,6 +124,19 @@ class TracksMixin(StoreBase):
                 )
                 db.execute(_UPSERT, row)
 
+    def edit_track(
+        self, track_id: str, *, title: str | None = None, artist: str | None = None
+    ) -> dict[str, Any] | None:
+        """Give a track another title and/or artist (a person's edit; search follows at once).
+        Returns the row with every stored field, or None if the track is unknown."""
+        with self._tx() as db:
+            if title is not None:
+                db.execute("UPDATE tracks SET title = ? WHERE track_id = ?", (title, track_id))
+            if artist is not None:
+                db.execute("UPDATE tracks SET artist = ? WHERE track_id = ?", (artist, track_id))
+            row = db.execute(f"SELECT {FULL_COLUMNS} FROM tracks WHERE track_id = ?", (track_id,)).fetchone()
+        return dict(row) if row else None
+
     def set_loudness(self, track_id: str, loudness_lufs: float | None) -> bool:
         """Record a track's measured loudness; False if the track is unknown."""
         return (

@@ -208,3 +208,128 @@ async ({ toneHz, seconds }) => {
   return out;
 }
 """
+
+
+# --- accessibility: axe-core (the npm package, installed by `make axe`) ------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_JS = Path(os.environ.get("ONAIR_AXE", ROOT / ".venv/axe/node_modules/axe-core/axe.min.js"))
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+# label-content-name-mismatch is one of axe's "experimental" rules: asked for by name.
+RUN_AXE = """
+async (tags) => {
+  const result = await axe.run(document, {
+    runOnly: { type: 'tag', values: tags },
+    rules: { 'label-content-name-mismatch': { enabled: true } },
+    resultTypes: ['violations'],
+  });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+  }));
+}
+"""
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's WCAG 2.1 A and AA violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return list(page.evaluate(RUN_AXE, AXE_TAGS))
+
+
+def describe_violations(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        lines.extend(f"    {n['target']}: {n['summary']}" for n in v["nodes"])
+    return "\n".join(lines)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under SCREENSHOTS (data/ is git-ignored); its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+SCREENSHOTS = Path(os.environ.get("ONAIR_SCREENSHOTS_DIR", ROOT / "data/screenshots"))
+
+
+# --- the room's messages as a page gets them, and crowds of plain sockets ------------------------
+
+
+def record_frames(page: Page) -> list[dict]:
+    """Every JSON message the page's room sockets receive from now on, in order (a live list)."""
+    frames: list[dict] = []
+
+    def keep(payload: str | bytes) -> None:
+        try:
+            msg = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(msg, dict):
+            frames.append(msg)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", keep) if "/ws" in ws.url else None)
+    return frames
+
+
+def record_sent(page: Page) -> list[dict]:
+    """Every JSON message the page sends on its room sockets from now on, in order (a live list)."""
+    frames: list[dict] = []
+
+    def keep(payload: str | bytes) -> None:
+        try:
+            msg = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(msg, dict):
+            frames.append(msg)
+
+    page.on("websocket", lambda ws: ws.on("framesent", keep) if "/ws" in ws.url else None)
+    return frames
+
+
+# Runs in any page of the server: opens one room socket per name (signaling only: their `sub`
+# offers go unanswered) and resolves with their participant ids once each is welcomed.
+OPEN_CROWD = """
+async ({ roomId, names }) => {
+  window.crowd = window.crowd || {};
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const one = (name) => new Promise((resolve, reject) => {
+    const q = new URLSearchParams({ name });
+    const ws = new WebSocket(`${scheme}//${location.host}/api/rooms/${encodeURIComponent(roomId)}/ws?${q}`);
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'welcome') { window.crowd[name] = ws; resolve(m.participant_id); }
+      if (m.type === 'error') reject(new Error(`${name}: ${m.code} ${m.message}`));
+    };
+    ws.onclose = (ev) => reject(new Error(`${name}: closed ${ev.code}`));
+  });
+  const ids = [];
+  for (let i = 0; i < names.length; i += 20) ids.push(...await Promise.all(names.slice(i, i + 20).map(one)));
+  return ids;
+}
+"""
+
+
+def open_crowd(page: Page, room_id: str, names: list[str]) -> list[str]:
+    """``names`` join ``room_id`` as listeners from ``page`` (plain WebSockets); their ids."""
+    return list(page.evaluate(OPEN_CROWD, {"roomId": room_id, "names": names}))
+
+
+CLOSE_CROWD = "(names) => names.forEach((n) => { const s = window.crowd[n]; s.onclose = null; s.close(); })"
+
+
+def close_crowd(page: Page, names: list[str]) -> None:
+    """Those of the crowd named leave (their sockets close)."""
+    page.evaluate(CLOSE_CROWD, names)
+
+
+def assert_accessible(page: Page, state: str) -> None:
+    """axe-core finds no WCAG 2.1 A/AA violation on ``page`` as it is now (``state`` names it)."""
+    found = axe_violations(page)
+    assert found == [], f"axe, {state}:\n{describe_violations(found)}"

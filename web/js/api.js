@@ -37,7 +37,22 @@ export async function api(path, { method = 'GET', body, token } = {}) {
   return data;
 }
 
-const DEFAULT_CONFIG = { ice_servers: [], ice_transport_policy: 'all', max_chat_length: 500 };
+/** The server's limits per field (characters), also in GET /api/config `limits`: one limit per field. */
+export const DEFAULT_LIMITS = {
+  title: 100, host_name: 40, name: 40, description: 1000, rules: 10, rule: 200, chat: 500,
+  track_title: 200, track_artist: 200, report: 500, kick_reason: 200,
+};
+const DEFAULT_CONFIG = {
+  ice_servers: [], ice_transport_policy: 'all', max_chat_length: 500, limits: DEFAULT_LIMITS, host_grace_s: 300,
+};
+
+function limitsOf(c) {
+  const out = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries((c && c.limits) || {})) {
+    if (Number.isInteger(v) && v > 0) out[k] = v;
+  }
+  return out;
+}
 
 /**
  * GET /api/config; never adds a public STUN server of its own. Its TURN
@@ -50,6 +65,8 @@ export async function loadConfig() {
       ice_servers: Array.isArray(c && c.ice_servers) ? c.ice_servers : [],
       ice_transport_policy: c && c.ice_transport_policy === 'relay' ? 'relay' : 'all',
       max_chat_length: Number(c && c.max_chat_length) || DEFAULT_CONFIG.max_chat_length,
+      limits: limitsOf(c),
+      host_grace_s: Number.isFinite(Number(c && c.host_grace_s)) ? Number(c.host_grace_s) : 300,
     };
   } catch {
     return { ...DEFAULT_CONFIG };
@@ -57,3 +74,19 @@ export async function loadConfig() {
 }
 
 export const roomPath = (roomId) => `/r/${encodeURIComponent(roomId)}`;
+
+/** Give each input named in `fields` ({selector: limit key}) the server's maxlength. */
+export function applyLimits(limits, fields) {
+  for (const [selector, key] of Object.entries(fields)) {
+    const el = document.querySelector(selector);
+    if (el && limits[key]) el.maxLength = limits[key];
+  }
+}
+
+/** "5 minutes", "1 minute", "45 seconds": a wait, for people. */
+export function spell(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  if (s < 90) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.round(s / 60);
+  return `${m} minute${m === 1 ? '' : 's'}`;
+}

@@ -1,7 +1,9 @@
-// The chat log. Message text goes in with textContent only.
+// The chat log. Message text goes in with textContent only. Each line carries its
+// author's role badge (host, moderator, guest), so nobody passes for the host.
 import { h } from './util.js';
 
 const MAX_SHOWN = 200;
+const BADGE = { host: 'Host', moderator: 'Moderator', speaker: 'Guest' };
 
 function timeOf(msg) {
   const d = msg.at ? new Date(msg.at) : null;
@@ -13,7 +15,8 @@ function timeOf(msg) {
 export class ChatView {
   /** onActions(message): open the actions for one message (delete, report). */
   constructor(logEl, onActions) {
-    this.log = logEl;
+    this.log = logEl; // the <ol> of lines, inside its scrolling role="log" box
+    this.scroller = logEl.parentElement;
     this.onActions = onActions;
     this.messages = new Map(); // message_id -> message, in log order
     this.me = null;
@@ -31,13 +34,14 @@ export class ChatView {
     this.log.replaceChildren();
     this.messages.clear();
     for (const m of messages || []) this.add(m, false);
-    this.log.scrollTop = this.log.scrollHeight;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
   add(msg, scroll = true) {
     if (!msg || !msg.message_id || this.messages.has(msg.message_id)) return;
     this.messages.set(msg.message_id, msg);
-    const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 60;
+    const box = this.scroller;
+    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
     const mine = msg.participant_id === this.me;
     const more = h('button', {
       className: 'small subtle msg-actions', text: '⋯',
@@ -45,17 +49,22 @@ export class ChatView {
         'aria-label': mine ? 'Actions for message from you' : `Actions for message from ${msg.name ?? ''}` },
       on: { click: () => this.onActions(msg) },
     });
-    const item = h('li', { className: `chat-msg${mine ? ' mine' : ''}`, dataset: { messageId: msg.message_id } },
-      h('span', { className: 'who', text: msg.name ?? '' }),
-      h('span', { className: 'text', text: msg.text ?? '' }),
-      h('time', { className: 'when', text: timeOf(msg), attrs: msg.at ? { datetime: msg.at } : {} }),
-      more);
+    const badge = BADGE[msg.role];
+    const item = h('li', {
+      className: `chat-msg${mine ? ' mine' : ''}${badge ? ` staff ${msg.role}` : ''}`,
+      dataset: { messageId: msg.message_id, role: msg.role || '' },
+    },
+    h('span', { className: 'who', text: msg.name ?? '' }),
+    badge ? h('span', { className: `badge ${msg.role}`, text: badge }) : null,
+    h('span', { className: 'text', text: msg.text ?? '' }),
+    h('time', { className: 'when', text: timeOf(msg), attrs: msg.at ? { datetime: msg.at } : {} }),
+    more);
     this.log.append(item);
     while (this.log.children.length > MAX_SHOWN) {
       this.messages.delete(this.log.firstElementChild.dataset.messageId);
       this.log.firstElementChild.remove();
     }
-    if (scroll && nearBottom) this.log.scrollTop = this.log.scrollHeight;
+    if (scroll && nearBottom) box.scrollTop = box.scrollHeight;
   }
 
   remove(messageId) {

@@ -1,8 +1,9 @@
 // What the page's buttons and forms do. `app` is the room (room.js): its state,
 // media, socket and the few actions the controls need.
 import { api } from './api.js';
+import { leaveDialog } from './away.js';
 import { describeError } from './signal.js';
-import { $, show, store } from './util.js';
+import { $, show, store, tabStore } from './util.js';
 import { chatError, confirmTwice, notice, showView } from './view.js';
 
 async function sendChat(app, ev) {
@@ -57,6 +58,7 @@ export function wireControls(app) {
   $('#mic-button').addEventListener('click', () => {
     state.micOn = !state.micOn;
     state.selfMuted = !state.micOn;
+    tabStore.set(app.KEYS.selfMuted, state.selfMuted ? '1' : '0'); // kept over a reload
     media.setMicEnabled(state.micOn);
     act({ type: 'mute', participant_id: state.me, muted: !state.micOn });
     app.renderControls();
@@ -70,10 +72,19 @@ export function wireControls(app) {
   // In the audience: call in.
   $('#hand-button').addEventListener('click', () => {
     const up = !!(app.self() && app.self().hand_raised);
-    act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : 'Hand raised. The host sees you in the call-in queue.');
+    const raised = app.staffHere() ? 'Hand raised. The host sees you in the call-in queue.'
+      : 'Hand raised. The host is not here right now: they will see you in the call-in queue when they are back.';
+    act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : raised);
   });
 
-  $('#leave-button').addEventListener('click', app.leave);
+  const askHost = leaveDialog({
+    roomId: app.roomId, hostToken: () => store.get(app.KEYS.host), graceS: () => app.config().host_grace_s,
+    leave: app.leave, endShow: () => endShow(app),
+  });
+  $('#leave-button').addEventListener('click', () => {
+    if (state.role === 'host' && store.get(app.KEYS.host)) askHost();
+    else app.leave();
+  });
   $('#rejoin-button').addEventListener('click', () => { state.final = null; showView('join'); $('#join-form').requestSubmit(); });
   $('#tap-to-listen').addEventListener('click', () => {
     media.resume();

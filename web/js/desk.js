@@ -12,14 +12,17 @@ const GAIN_EVERY_MS = 150; // while the level slider moves
 export class Desk {
   /**
    * hooks: {request(msg): Promise, token(): string, nowPlaying: NowPlayingView,
-   *         playing(): bool (the music is not paused)}
+   *         playing(): bool (the music is not paused), limits(): the server's field limits}
    */
   constructor(hooks) {
     this.hooks = hooks;
     this.busy = 0;
     this.gainTimer = 0;
     this.gainSentAt = 0;
-    this.library = new LibraryView({ add: (track) => this.queueAdd(track) });
+    this.library = new LibraryView({
+      add: (track) => this.queueAdd(track), token: hooks.token, limits: hooks.limits,
+      edited: (track) => this.status(`Saved: ${track.title}${track.artist ? ` by ${track.artist}` : ''}.`),
+    });
     this.upload = new UploadView({
       token: hooks.token,
       uploaded: () => this.library.refresh(),

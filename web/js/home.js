@@ -1,6 +1,7 @@
-// The home page: live shows and the "Start a show" form.
-import { api, roomPath } from './api.js';
+// The home page: live shows and the "Start a show" form; the programme (coming up, announce) is schedule.js.
+import { api, applyLimits, DEFAULT_LIMITS, loadConfig, roomPath } from './api.js';
 import { $, h, store } from './util.js';
+import { wireSchedule } from './schedule.js';
 
 const REFRESH_MS = 5000;
 const list = $('#rooms');
@@ -10,6 +11,12 @@ const errorEl = $('#start-error');
 const titleInput = $('#title');
 const nameInput = $('#host-name');
 let lastRendered = '';
+let limits = DEFAULT_LIMITS;
+loadConfig().then((c) => {
+  limits = c.limits;
+  applyLimits(limits, { '#title': 'title', '#host-name': 'host_name', '#description': 'description' });
+  $('#rules').maxLength = limits.rules * (limits.rule + 1);
+});
 
 function roomItem(room) {
   const track = room.now_playing && room.now_playing.track;
@@ -61,8 +68,13 @@ form.addEventListener('submit', async (ev) => {
     const body = { title, host_name: hostName };
     if (description) body.description = description;
     const rules = $('#rules').value.split('\n').map((r) => r.trim()).filter(Boolean);
-    if (rules.length > 10) { showError('At most 10 rules.'); resetButton(); return; }
-    if (rules.some((r) => r.length > 200)) { showError('Keep each rule under 200 characters.'); resetButton(); return; }
+    if (rules.length > limits.rules) { showError(`At most ${limits.rules} rules.`); resetButton(); return; }
+    const long = rules.findIndex((r) => r.length > limits.rule);
+    if (long >= 0) {
+      showError(`Rule ${long + 1} is ${rules[long].length} characters long: at most ${limits.rule}.`);
+      resetButton();
+      return;
+    }
     if (rules.length) body.rules = rules;
     const created = await api('/api/rooms', { method: 'POST', body });
     // The host token lives in localStorage only; never in a URL.
@@ -84,3 +96,4 @@ function resetButton() {
 nameInput.value = store.get('onair:name') || '';
 refresh();
 setInterval(refresh, REFRESH_MS);
+wireSchedule();

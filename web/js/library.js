@@ -1,15 +1,17 @@
 // The desk's library search: GET /api/tracks as you type (debounced), the
 // newest answer wins, "More results" pages on. Each result can be queued.
 import { api } from './api.js';
+import { editTrack } from './trackedit.js';
 import { $, fmtTime, h } from './util.js';
 
 const DEBOUNCE_MS = 250;
 const PAGE = 20;
 
 export class LibraryView {
-  /** add(track): Promise, queues the track. */
-  constructor({ add }) {
+  /** add(track): Promise, queues the track; token(), limits(): for editing a track; edited(track). */
+  constructor({ add, token, limits, edited }) {
     this.add = add;
+    this.hooks = { token, limits, edited };
     this.query = '';
     this.results = [];
     this.seq = 0;
@@ -79,12 +81,15 @@ export class LibraryView {
       : q ? `No tracks match “${q}”.` : 'The library is empty: upload a track.';
   }
 
+  // The buttons show the first words of their names ("Add" of "Add Low Tide to the queue"):
+  // what is seen is what voice control users say.
   item(track) {
     const title = track.title || 'Untitled';
     const meta = [track.artist, track.album, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
+    const label = `Add ${title} to the queue`;
     const button = h('button', {
-      className: 'small', text: 'Add to queue',
-      attrs: { type: 'button', 'aria-label': `Add ${title} to the queue` },
+      className: 'small', text: 'Add',
+      attrs: { type: 'button', 'aria-label': label },
       dataset: { key: `lib:${track.track_id}` },
     });
     button.addEventListener('click', async () => {
@@ -92,15 +97,40 @@ export class LibraryView {
       try {
         await this.add(track);
         button.textContent = 'Queued ✓';
-        setTimeout(() => { button.textContent = 'Add to queue'; }, 2500);
+        button.setAttribute('aria-label', `Queued ${title}`);
+        setTimeout(() => { button.textContent = 'Add'; button.setAttribute('aria-label', label); }, 2500);
       } catch { /* the desk shows why */ } finally {
         button.disabled = false;
       }
     });
-    return h('li', { className: 'track', dataset: { trackId: track.track_id } },
+    const edit = h('button', {
+      className: 'small subtle-ink', text: 'Edit',
+      attrs: { type: 'button', 'aria-label': `Edit ${title}` }, dataset: { key: `edit:${track.track_id}` },
+    });
+    const row = h('li', { className: 'track', dataset: { trackId: track.track_id } },
       h('span', { className: 'track-text' },
         h('span', { className: 'track-title', text: title }),
         h('span', { className: 'muted small', text: meta })),
-      button);
+      button, edit);
+    edit.addEventListener('click', () => this.edit(row, track));
+    return row;
+  }
+
+  edit(row, track) {
+    editTrack(row, track, {
+      token: this.hooks.token, limits: this.hooks.limits,
+      saved: (edited) => {
+        const fresh = this.item({ ...track, ...edited });
+        row.replaceWith(fresh);
+        this.results = this.results.map((t) => (t.track_id === track.track_id ? { ...t, ...edited } : t));
+        fresh.querySelector('[data-key^="edit:"]').focus();
+        if (this.hooks.edited) this.hooks.edited(edited);
+      },
+      done: () => {
+        const again = this.item(track);
+        row.replaceWith(again);
+        again.querySelector('[data-key^="edit:"]').focus();
+      },
+    });
   }
 }

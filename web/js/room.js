@@ -2,9 +2,13 @@
 // Media lives in media.js, the stage and call-in queue in stage.js, actions on
 // people and messages in moderation.js, the reconnect policy in reconnect.js,
 // what the buttons do in controls.js, the DJ's desk in desk.js (with the queue
-// in queue.js and now playing in nowplaying.js).
-import { loadConfig } from './api.js';
+// in queue.js and now playing in nowplaying.js). What the server added for big
+// rooms, the green room, sync health, the programme and sharing lives in
+// greenroom.js, syncpanel.js, requests.js, reactions.js, playlog.js, share.js
+// and showwait.js; this file routes the messages to them.
+import { applyLimits, loadConfig } from './api.js';
 import { wireAuditLog } from './auditlog.js';
+import { hostAwayText, steppedAway } from './away.js';
 import { ChatView } from './chat.js';
 import { adoptHostLink, renderHostLink } from './hostlink.js';
 import { ServerClock } from './clock.js';
@@ -13,35 +17,50 @@ import { Desk } from './desk.js';
 import { Media } from './media.js';
 import { Moderation } from './moderation.js';
 import { NowPlayingView } from './nowplaying.js';
+import { RecentlyPlayed } from './playlog.js';
 import { QueueView } from './queue.js';
+import { Reactions } from './reactions.js';
 import { closeOutcome, Reconnector } from './reconnect.js';
+import { RequestDesk, RequestView } from './requests.js';
 import { showCachedRules, showRules } from './rules.js';
+import { ShareView } from './share.js';
+import { showUpcoming } from './showwait.js';
 import { describeError, Signal } from './signal.js';
 import { STAGE_ROLES, StageView } from './stage.js';
-import { $, store } from './util.js';
+import { SyncPanel } from './syncpanel.js';
+import { $, store, tabStore } from './util.js';
 import {
   loadSummary, notice, renderControls as renderControlsView, renderRoom, setBanner, setPhase, showFinal,
-  showJoinError, showView,
+  showGone, showJoinError, showView,
 } from './view.js';
 
 const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
-const KEYS = { host: `onair:host:${roomId}`, resume: `onair:resume:${roomId}`, name: 'onair:name' };
+const KEYS = {
+  host: `onair:host:${roomId}`, resume: `onair:resume:${roomId}`, name: 'onair:name',
+  // this tab only: joined (so a reload rejoins by itself), and the mic turned off by its owner
+  joined: `onair:joined:${roomId}`, selfMuted: `onair:self-muted:${roomId}`,
+};
 adoptHostLink(store, KEYS.host);
 
 const state = {
   phase: 'idle', name: '', me: null, role: null, room: {}, participants: new Map(),
   hiddenListeners: 0, nowPlaying: null, inRoom: false, socketWelcomed: false, final: null,
   tokenKind: null, lastError: null, micOn: true, selfMuted: false, leavingStage: false,
-  subState: 'new', pubState: '', hostAway: false, kickReason: '', names: new Map(),
+  permanent: false, subState: 'new', pubState: '', hostAway: null, hostStepping: null, kickReason: '', names: new Map(),
 };
 
-let config = { ice_servers: [], max_chat_length: 500 };
-const configReady = loadConfig().then((c) => { config = c; $('#chat-input').maxLength = c.max_chat_length; });
+let config = { ice_servers: [], max_chat_length: 500, host_grace_s: 300 };
+const configReady = loadConfig().then((c) => {
+  config = c;
+  applyLimits(c.limits, { '#chat-input': 'chat', '#join-name': 'name' });
+});
 
 const onStage = () => STAGE_ROLES.has(state.role);
+const screening = () => !!(self() && self().screening && !onStage()); // in the green room: pub open, off air
 const canModerate = () => state.role === 'host' || state.role === 'moderator';
 const self = () => state.participants.get(state.me);
 const musicPlaying = () => !!(state.nowPlaying && !state.nowPlaying.paused);
+const staffHere = () => [...state.participants.values()].some((p) => p.role === 'host' || p.role === 'moderator');
 
 const clock = new ServerClock();
 const signal = new Signal(roomId, { onMessage, onClose });
@@ -49,7 +68,7 @@ const reconnector = new Reconnector(connect);
 const nowPlaying = new NowPlayingView(clock, { onSeek: (ms) => desk.seek(ms) });
 const desk = new Desk({
   request: (msg) => signal.request(msg), nowPlaying, playing: () => musicPlaying(),
-  token: () => store.get(KEYS.host) || store.get(KEYS.resume),
+  token: () => store.get(KEYS.host) || store.get(KEYS.resume), limits: () => config.limits,
 });
 const queueView = new QueueView({
   move: (entry, index) => desk.queueMove(entry, index),
@@ -86,7 +105,17 @@ const stage = new StageView({
   makeModerator: (id) => act({ type: 'make_moderator', participant_id: id }),
   more: (id) => moderation.openPerson(id),
   refresh: () => renderPeople(),
+  screen: (id) => act({ type: 'screen', participant_id: id }),
+  talkback: (id, on) => signal.request({ type: 'talkback', participant_id: id, on }).catch((err) => {
+    if (on) notice(describeError(err));
+  }),
 });
+const syncPanel = new SyncPanel((id) => state.names.get(id));
+const requestView = new RequestView({ request: (msg) => signal.request(msg) });
+const requestDesk = new RequestDesk({ request: (msg) => signal.request(msg), status: (t, e) => desk.status(t, e) });
+const reactions = new Reactions({ request: (msg) => signal.request(msg), notice });
+const played = new RecentlyPlayed(roomId);
+const share = new ShareView(roomId, { request: (msg) => signal.request(msg), notice });
 
 // ---- UI state -------------------------------------------------------------
 
@@ -97,6 +126,7 @@ function phase(p) {
 
 function joinFailed(message) {
   state.inRoom = false;
+  tabStore.remove(KEYS.joined);
   reconnector.done();
   phase('idle');
   showJoinError(message);
@@ -105,14 +135,17 @@ function joinFailed(message) {
 function renderControls() {
   const me = self();
   renderControlsView({
-    role: state.role, onStage: onStage(), canModerate: canModerate(),
+    role: state.role, onStage: onStage(), screening: screening(), canModerate: canModerate(),
     isHost: state.role === 'host' && !!store.get(KEYS.host), micOn: state.micOn,
-    mutedByMod: !!(me && me.muted && !state.selfMuted),
+    mutedByMod: !!(me && me.muted && (me.muted_by ? me.muted_by === 'moderator' : !state.selfMuted)),
     handRaised: !!(me && me.hand_raised), chatMuted: !!(me && me.chat_muted),
     paused: !!(state.nowPlaying && state.nowPlaying.paused), pubState: state.pubState,
+    canCallIn: !state.permanent || staffHere(),
   });
   renderHostLink($('#host-link'), roomId, state.role === 'host' ? store.get(KEYS.host) : null);
   desk.setEnabled(canModerate());
+  syncPanel.setVisible(canModerate());
+  requestView.setVisible(state.role === 'listener' && !screening());
   queueView.setEditable(canModerate());
   nowPlaying.setCanSeek(canModerate());
 }
@@ -120,9 +153,8 @@ function renderControls() {
 function renderPeople() {
   stage.render(state);
   const hostHere = [...state.participants.values()].some((p) => p.role === 'host');
-  if (hostHere) state.hostAway = false;
-  setBanner($('#host-away'), state.hostAway && state.role !== 'host'
-    ? `The host is reconnecting…${musicPlaying() ? ' The music keeps playing.' : ''}` : '');
+  if (hostHere) state.hostAway = null;
+  setBanner($('#host-away'), state.role !== 'host' ? hostAwayText(state.hostAway, musicPlaying()) : '');
 }
 
 // ---- Connection -----------------------------------------------------------
@@ -157,7 +189,10 @@ function onClose(code) {
   if (out.action === 'final') finish(out.kind);
   else if (out.action === 'drop-resume') { store.remove(KEYS.resume); connect(); }
   else if (out.action === 'retry') scheduleReconnect();
-  else {
+  else if (state.lastError && state.lastError.code === 'not_found' && !state.inRoom) {
+    showGone(roomId);
+    joinFailed('');
+  } else {
     if (out.action === 'drop-host') store.remove(KEYS.host);
     joinFailed(state.lastError ? state.lastError.message
       : state.inRoom || state.socketWelcomed ? `Could not join (code ${code}).`
@@ -168,10 +203,12 @@ function onClose(code) {
 function finish(kind) {
   state.final = kind;
   state.inRoom = false;
+  tabStore.remove(KEYS.joined);
   reconnector.done();
   signal.close();
   media.teardown();
   moderation.close();
+  played.stop();
   const reason = state.kickReason.replace(/\.+$/, '');
   const texts = {
     ended: ['The show has ended', 'Thanks for listening.'],
@@ -188,12 +225,15 @@ function finish(kind) {
 function leave() {
   state.final = 'left';
   state.inRoom = false;
+  tabStore.remove(KEYS.joined);
   reconnector.done();
   signal.close();
   media.teardown();
   showView('join');
   phase('idle');
   $('#join-button').disabled = false;
+  if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
+  $('#join-heading').focus();
 }
 
 // ---- Server messages ------------------------------------------------------
@@ -205,9 +245,16 @@ function setParticipant(p) {
   state.names.set(p.participant_id, p.name);
   if (p.participant_id === state.me) {
     if (p.role && p.role !== state.role) { state.role = p.role; syncStage(); }
-    if (p.muted && state.micOn) state.micOn = false;
-    else if (!p.muted && !state.micOn && !state.selfMuted) state.micOn = true;
+    if (p.muted) {
+      state.micOn = false;
+      if (p.muted_by) state.selfMuted = p.muted_by === 'self'; // whose hand closed it decides who opens it
+    } else if (!state.micOn && !state.selfMuted) state.micOn = true;
     media.setMicEnabled(state.micOn);
+    if (!!p.screening !== !!(old && old.screening)) {
+      syncStage();
+      if (p.screening) notice('You are in the green room: only the host hears you. Your microphone is open.');
+      else if (p.role === 'listener') notice('You left the green room. Your microphone is off.');
+    }
     if (old && !!old.chat_muted !== !!p.chat_muted) {
       notice(p.chat_muted ? 'A moderator muted you in chat.' : 'You may chat again.');
     }
@@ -220,7 +267,7 @@ function setParticipant(p) {
 }
 
 function syncStage() {
-  media.setOnStage(onStage());
+  media.setOnStage(onStage() || screening()); // pub: on air, or heard by the host from the green room
   renderControls();
 }
 
@@ -238,9 +285,12 @@ const handlers = {
     for (const p of state.participants.values()) state.names.set(p.participant_id, p.name);
     const listed = [...state.participants.values()].filter((p) => p.role === 'listener').length;
     state.hiddenListeners = Math.max(0, (Number(state.room.listeners) || 0) - listed);
-    state.hostAway = false;
+    state.hostAway = null;
+    tabStore.set(KEYS.joined, '1');
     const me = self();
     state.micOn = !(me && me.muted);
+    state.selfMuted = !state.micOn && (me.muted_by ? me.muted_by === 'self' // off by their own hand
+      : tabStore.get(KEYS.selfMuted) === '1');
     media.setMicEnabled(state.micOn);
     clock.seed(m.server_ms);
     chat.setMe(state.me);
@@ -249,14 +299,19 @@ const handlers = {
     nowPlaying.reset(state.nowPlaying);
     queueView.setQueue(m.queue);
     desk.setSettings(m.music_settings);
+    share.setRecording(m.recording);
+    syncPanel.reset();
+    requestDesk.set([]);
+    played.refresh();
     renderRoom(state.room);
     showView('room');
-    showRules(roomId, m.rules);
+    showRules(roomId, m.rules, { card: m.role !== 'host' });
     phase('connecting');
     media.startLoops();
     syncStage();
     renderPeople();
     if (again) notice('Reconnected.');
+    else $('#show-title').focus(); // the join form that had focus is gone
   },
   error(m) {
     if (!state.socketWelcomed) { state.lastError = m; return; }
@@ -275,17 +330,33 @@ const handlers = {
   participant_left(m) {
     const gone = state.participants.get(m.participant_id);
     state.participants.delete(m.participant_id);
-    if (gone && gone.role === 'host' && state.role !== 'host') state.hostAway = true;
+    // Someone we were never shown (welcome lists the first 100 listeners only): one of the counted.
+    if (!gone && state.hiddenListeners > 0) state.hiddenListeners -= 1;
+    if (gone && gone.role === 'host' && state.role !== 'host') {
+      state.hostAway = state.hostStepping || { stepped: false }; // said just before, if on purpose
+      state.hostStepping = null;
+    }
     moderation.gone('person', m.participant_id, gone ? `${gone.name} has left.` : '');
     renderPeople();
+    renderControls();
+  },
+  host_away(m) { // the host is leaving on purpose: their participant_left follows
+    if (state.role !== 'host') state.hostStepping = steppedAway(m);
   },
   role_changed(m) {
     const was = state.role;
     state.role = m.role;
     const me = self();
     if (me) state.participants.set(state.me, { ...me, role: m.role, hand_raised: false });
-    if (STAGE_ROLES.has(m.role) && !STAGE_ROLES.has(was)) {
-      notice(m.role === 'moderator' ? 'You are on air now, as a moderator.' : 'You are on air now. Your microphone is live.');
+    const recorded = share.recording ? ' This show is being recorded.' : '';
+    if (m.role === 'moderator' && !STAGE_ROLES.has(was)) {
+      // A new moderator's mic starts closed (the server closes it): they open it when ready.
+      state.micOn = false;
+      state.selfMuted = true;
+      media.setMicEnabled(false);
+      notice(`You are on air now, as a moderator. Your mic is off: turn it on when you are ready.${recorded}`);
+    } else if (STAGE_ROLES.has(m.role) && !STAGE_ROLES.has(was)) {
+      notice(`You are on air now. Your microphone is live.${recorded}`);
     } else if (m.role === 'moderator') {
       notice('You are a moderator now.');
     }
@@ -310,6 +381,24 @@ const handlers = {
     nowPlaying.set(state.nowPlaying);
     renderControls();
     renderPeople();
+    played.refreshSoon();
+  },
+  audience(m) { // a big room: who came and went in the last second, and how many listen
+    for (const p of m.joined || []) {
+      if (p && p.participant_id) { state.participants.set(p.participant_id, p); state.names.set(p.participant_id, p.name); }
+    }
+    for (const id of m.left || []) if (id !== state.me) state.participants.delete(id);
+    const listed = [...state.participants.values()].filter((p) => p.role === 'listener').length;
+    state.hiddenListeners = Math.max(0, (Number(m.listeners) || 0) - listed);
+    renderPeople();
+  },
+  sync(m) { if (canModerate()) syncPanel.update(m); },
+  requests(m) { requestDesk.set(m.requests); },
+  request_updated(m) { requestView.updated(m); },
+  reactions(m) { reactions.show(m.counts); },
+  recording(m) {
+    share.setRecording(m);
+    notice(m.on ? 'Recording: this show is being recorded from now on.' : 'The recording has stopped.');
   },
   queue(m) { queueView.setQueue(m.queue); },
   music_settings(m) { desk.setSettings(m); },
@@ -328,7 +417,7 @@ function onMessage(msg) {
 
 const app = {
   state, KEYS, roomId, media, signal, reconnector, act, connect, leave, finish, joinFailed,
-  renderControls, self, musicPlaying, config: () => config, configReady,
+  renderControls, self, musicPlaying, staffHere, config: () => config, configReady,
 };
 
 // Read-only hooks for tests and debugging.
@@ -342,11 +431,30 @@ window.onair = Object.freeze({
   get pcs() { return { sub: media.sub ? media.sub.pc : null, pub: media.pub ? media.pub.pc : null }; },
   get audioElements() { return media.sub ? [...media.sub.audio.values()] : []; },
   get serverNow() { return clock.now(); },
+  get sync() { return syncPanel.last; }, // the last `sync` shown (host and moderators)
 });
 
-$('#join-name').value = store.get(KEYS.name) || '';
+if (!$('#join-name').value) $('#join-name').value = store.get(KEYS.name) || ''; // not over what was typed
 if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
+const navigation = performance.getEntriesByType('navigation')[0];
+const reloaded = !!(navigation && navigation.type === 'reload' && tabStore.get(KEYS.joined) && $('#join-name').value);
 wireControls(app);
 wireAuditLog({ roomId, token: () => store.get(KEYS.host), nameOf: (id) => state.names.get(id) });
-loadSummary(roomId);
 showCachedRules(roomId);
+const summaryLoaded = (room) => {
+  state.permanent = !!(room && room.permanent); // a station or the demo: nobody takes calls
+  if (state.inRoom) renderControls();
+};
+// A show announced for later: its countdown until it opens (its host opens it from here).
+const waitForShow = (upcoming) => showUpcoming(roomId, upcoming, {
+  hostToken: () => store.get(KEYS.host),
+  opened(asHost) {
+    loadSummary(roomId).then(summaryLoaded);
+    if (!$('#join-name').value && asHost) $('#join-name').value = upcoming.host_name;
+    if (asHost) $('#join-form').requestSubmit();
+    else $('#join-name').focus();
+  },
+});
+loadSummary(roomId, waitForShow).then(summaryLoaded);
+// A reload while in the show (a host's too) rejoins by itself: back on air, the mic as it was.
+if (reloaded) $('#join-form').requestSubmit();

@@ -1,5 +1,6 @@
-// The room's rules (`welcome.rules`): a card on entering until "Got it", always
-// in the chat card, and remembered so the join screen shows them next time.
+// The room's rules: on the join screen before joining (GET /api/rooms/{id} has them),
+// a card on entering until "Got it" (not for the host: they are the host's own), always
+// in the chat card, and remembered so the join screen shows them at once next time.
 import { $, h, show, store } from './util.js';
 
 const key = (roomId) => `onair:rules:${roomId}`;
@@ -18,14 +19,21 @@ export function showCachedRules(roomId) {
   show($('#join-rules'), true);
 }
 
-/** On `welcome`: the card (unless these rules were acknowledged) and the chat's copy. */
-export function showRules(roomId, rules) {
+/** Before joining: the room's rules as the server has them now. */
+export function showJoinRules(rules) {
+  const list = rules.filter((r) => typeof r === 'string' && r.trim());
+  fill($('#join-rules-list'), list);
+  show($('#join-rules'), list.length > 0);
+}
+
+/** On `welcome`: the card (unless these rules were acknowledged, or `card` is false) and the chat's copy. */
+export function showRules(roomId, rules, { card = true } = {}) {
   const list = Array.isArray(rules) ? rules.filter((r) => typeof r === 'string' && r.trim()) : [];
   const text = JSON.stringify(list);
   store.set(key(roomId), text);
   show($('#rules-details'), list.length > 0);
   fill($('#rules-details-list'), list);
-  if (!list.length || store.get(ackKey(roomId)) === text) { show($('#rules-card'), false); return; }
+  if (!card || !list.length || store.get(ackKey(roomId)) === text) { show($('#rules-card'), false); return; }
   fill($('#rules-list'), list);
   show($('#rules-card'), true);
   $('#rules-ok').onclick = () => {

@@ -1,5 +1,7 @@
-// Who is on air, the call-in queue (raised hands, oldest first), the audience,
-// and speaking highlights from `levels`.
+// Who is on air, the call-in queue (raised hands, oldest first) with the green
+// room (greenroom.js), the audience (drawn only while its list is open: a big
+// room's audience is a count), and speaking highlights from `levels`.
+import { GreenRoomView } from './greenroom.js';
 import { $, h, keepFocus } from './util.js';
 
 export const STAGE_ROLES = new Set(['host', 'moderator', 'speaker']);
@@ -24,9 +26,12 @@ const ordinal = (n) => {
 };
 
 export class StageView {
-  /** actions: {promote(id), demote(id), mute(id, muted), makeModerator(id), more(id)} */
+  /** actions: {promote(id), demote(id), mute(id, muted), makeModerator(id), more(id), screen(id),
+   *           talkback(id, on), refresh()} */
   constructor(actions) {
     this.actions = actions;
+    this.greenRoom = new GreenRoomView(actions);
+    $('#audience').addEventListener('toggle', () => this.actions.refresh());
     this.speaking = new Set();
     this.speakingTimer = 0;
     this.dismissed = new Set(); // `${id}:${hand_raised_at}`: hidden here until raised again
@@ -45,7 +50,11 @@ export class StageView {
       ? stage.map((p) => this.stageItem(p, ctx))
       : [h('li', { className: 'muted small', text: 'Nobody is on air right now: music only.' })])));
 
-    const hands = raisedHands(people);
+    const screened = people.filter((p) => p.role === 'listener' && p.screening)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    this.greenRoom.render(mod ? screened : [], mod);
+
+    const hands = raisedHands(people).filter((p) => !p.screening);
     const queue = hands.filter((p) => !this.dismissed.has(`${p.participant_id}:${p.hand_raised_at}`));
     $('#callin-card').hidden = !mod;
     $('#callin-count').textContent = queue.length ? `(${queue.length})` : '';
@@ -55,11 +64,12 @@ export class StageView {
     const listeners = people.filter((p) => p.role === 'listener')
       .sort((a, b) => a.name.localeCompare(b.name));
     const total = listeners.length + state.hiddenListeners;
-    $('#listener-count').textContent = `${total} listening`;
-    $('#audience-count').textContent = String(total);
-    const shown = listeners.slice(0, AUDIENCE_SHOWN).map((p) => this.audienceItem(p, ctx));
-    if (total > shown.length) {
-      shown.push(h('li', { className: 'muted small', text: `and ${total - shown.length} more` }));
+    $('#listener-count').textContent = `${total.toLocaleString()} listening`;
+    $('#audience-count').textContent = total.toLocaleString();
+    const shown = $('#audience').open
+      ? listeners.slice(0, AUDIENCE_SHOWN).map((p) => this.audienceItem(p, ctx)) : [];
+    if ($('#audience').open && total > shown.length) {
+      shown.push(h('li', { className: 'muted small more', text: `and ${(total - shown.length).toLocaleString()} more` }));
     }
     keepFocus($('#audience-list'), () => $('#audience-list').replaceChildren(...shown));
 
@@ -74,14 +84,16 @@ export class StageView {
     const isMe = p.participant_id === ctx.me;
     const actions = h('span', { className: 'actions' });
     if (ctx.mod && !isMe && p.role !== 'host') {
+      const selfMuted = p.muted && p.muted_by === 'self'; // only its owner opens a mic they closed
       actions.append(
-        btn(p.muted ? 'Unmute' : 'Mute', `${p.muted ? 'Unmute' : 'Mute'} ${p.name}`, `${p.participant_id}:mute`,
-          () => this.actions.mute(p.participant_id, !p.muted)),
-        btn('Send back', `Send ${p.name} back to the audience`, `${p.participant_id}:demote`,
+        selfMuted ? null : btn(p.muted ? 'Unmute' : 'Mute', `${p.muted ? 'Unmute' : 'Mute'} ${p.name}`,
+          `${p.participant_id}:mute`, () => this.actions.mute(p.participant_id, !p.muted)),
+        btn('Back to the audience', `Send ${p.name} back to the audience`, `${p.participant_id}:demote`,
           () => this.actions.demote(p.participant_id)),
       );
       if (ctx.host && p.role === 'speaker') {
-        actions.append(btn('Make moderator', `Make ${p.name} a moderator`, `${p.participant_id}:mod`,
+        const label = `Make ${p.name} a moderator`;
+        actions.append(btn(label, label, `${p.participant_id}:mod`,
           () => this.actions.makeModerator(p.participant_id)));
       }
     }
@@ -93,16 +105,17 @@ export class StageView {
     h('span', { className: 'name', text: p.name }),
     isMe ? h('span', { className: 'muted small', text: '(you)' }) : null,
     h('span', { className: `badge ${p.role}`, text: ROLE_LABEL[p.role] || p.role }),
-    p.muted ? h('span', { className: 'badge muted', text: 'muted' }) : null,
+    p.muted ? h('span', { className: 'badge muted', text: p.muted_by === 'self' ? 'self-muted' : 'muted' }) : null,
     actions);
   }
 
   handItem(p) {
+    // The button says whom it brings on air: what it shows is what voice control hears.
+    const bring = `Bring ${p.name} on air`;
     return h('li', { className: 'person', dataset: { participantId: p.participant_id } },
-      h('span', { className: 'name', text: p.name }),
-      h('span', { className: 'actions' },
-        btn('Bring on air', `Bring ${p.name} on air`, `${p.participant_id}:promote`,
-          () => this.actions.promote(p.participant_id), 'primary'),
+      h('span', { className: 'actions hand-actions' },
+        btn(bring, bring, `${p.participant_id}:promote`, () => this.actions.promote(p.participant_id), 'primary wrap-text'),
+        btn('Screen', `Screen ${p.name}`, `${p.participant_id}:screen`, () => this.actions.screen(p.participant_id)),
         btn('Dismiss', `Dismiss ${p.name}'s raised hand`, `${p.participant_id}:dismiss`, () => {
           this.dismissed.add(`${p.participant_id}:${p.hand_raised_at}`);
           this.actions.refresh();
@@ -116,6 +129,7 @@ export class StageView {
       h('span', { className: 'name', text: p.name }),
       isMe ? h('span', { className: 'muted small', text: '(you)' }) : null,
       p.hand_raised ? h('span', { className: 'badge hand', text: 'hand up' }) : null,
+      p.screening ? h('span', { className: 'badge screening', text: 'green room' }) : null,
       ctx.mod && p.chat_muted ? h('span', { className: 'badge muted', text: 'chat muted' }) : null,
       isMe ? null : h('span', { className: 'actions' }, this.moreButton(p)));
   }
@@ -128,6 +142,7 @@ export class StageView {
   }
 
   setLevels(levels) {
+    this.greenRoom.setLevels(levels);
     this.speaking = new Set(Object.entries(levels || {})
       .filter(([, level]) => Number(level) < SPEAKING_BELOW).map(([id]) => id));
     this.applySpeaking();

@@ -84,8 +84,9 @@ export class UploadView {
       this.track = track;
       this.status(`Added ${track.title || file.name}`);
       const offer = $('#upload-queue');
-      offer.setAttribute('aria-label', `Add ${track.title || 'it'} to the queue`);
-      offer.textContent = 'Add to queue';
+      const label = `Add ${track.title || 'it'} to the queue`; // shown as it is named (voice control)
+      offer.setAttribute('aria-label', label);
+      offer.textContent = label;
       offer.disabled = false;
       show(offer, true);
       this.hooks.uploaded(track);
@@ -110,6 +111,7 @@ export class UploadView {
     try {
       await this.hooks.queue(this.track);
       offer.textContent = 'Queued ✓';
+      offer.setAttribute('aria-label', `Queued ${this.track.title || 'it'}`);
     } catch {
       offer.disabled = false;
     }

@@ -54,6 +54,19 @@ export const store = {
   },
 };
 
+/** sessionStorage (this tab only: it survives a reload, not a new tab), never throwing. */
+export const tabStore = {
+  get(key) {
+    try { return sessionStorage.getItem(key); } catch { return null; }
+  },
+  set(key, value) {
+    try { sessionStorage.setItem(key, value); } catch { /* ignore */ }
+  },
+  remove(key) {
+    try { sessionStorage.removeItem(key); } catch { /* ignore */ }
+  },
+};
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
