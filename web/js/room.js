@@ -110,7 +110,7 @@ const stage = new StageView({
     if (on) notice(describeError(err));
   }),
 });
-const syncPanel = new SyncPanel((id) => state.names.get(id));
+const syncPanel = new SyncPanel((id) => state.names.get(id), act);
 const requestView = new RequestView({ request: (msg) => signal.request(msg) });
 const requestDesk = new RequestDesk({ request: (msg) => signal.request(msg), status: (t, e) => desk.status(t, e) });
 const reactions = new Reactions({ request: (msg) => signal.request(msg), notice });
@@ -144,7 +144,7 @@ function renderControls() {
   });
   renderHostLink($('#host-link'), roomId, state.role === 'host' ? store.get(KEYS.host) : null);
   desk.setEnabled(canModerate());
-  syncPanel.setVisible(canModerate());
+  syncPanel.setVisible(canModerate(), state.role === 'host');
   requestView.setVisible(state.role === 'listener' && !screening());
   queueView.setEditable(canModerate());
   nowPlaying.setCanSeek(canModerate());

@@ -40,15 +40,33 @@ const ms = (v) => (num(v) === null ? '–' : `${Math.round(num(v))} ms`);
 const pct = (v) => (num(v) === null ? '–' : `${num(v).toFixed(1)} %`);
 
 export class SyncPanel {
-  /** nameOf(participant_id): a name to show. */
-  constructor(nameOf) {
+  /** nameOf(participant_id): a name to show; act(msg, done): send, say `done` or the refusal. */
+  constructor(nameOf, act) {
     this.nameOf = nameOf;
     this.last = null;
+    $('#delay-select').addEventListener('change', (e) => {
+      const seconds = Number(e.target.value);
+      act({ type: 'broadcast_delay', seconds },
+        seconds ? `Broadcast delay: listeners now hear the show ${seconds} s late.` : 'Broadcast delay off.');
+    });
+    $('#dump-btn').addEventListener('click', () => {
+      act({ type: 'dump' }, 'Dumped: what was said inside the delay never reaches the listeners.');
+    });
   }
 
-  /** Show the panel to the host and moderators only. */
-  setVisible(on) {
+  /** Show the panel to the host and moderators only; only the host sets the delay. */
+  setVisible(on, isHost = false) {
     $('#sync-card').hidden = !on;
+    $('#delay-select').disabled = !isHost;
+  }
+
+  /** The delay in force (from `sync`): the select shows it, Dump works only while there is one. */
+  showDelay(seconds) {
+    const select = $('#delay-select');
+    const value = String(seconds);
+    if (![...select.options].some((o) => o.value === value)) select.append(h('option', { value, text: `${value} s` }));
+    if (document.activeElement !== select) select.value = value;
+    $('#dump-btn').disabled = !(seconds > 0);
   }
 
   reset() {
@@ -87,5 +105,6 @@ export class SyncPanel {
     h('span', { text: `loop ${ms(m.loop)} · RTT ${ms(m.rtt)}` }),
     m.late ? h('span', { className: 'badge late', text: 'late: loop longer than D' }) : null)));
     $('#sync-waiting').hidden = true;
+    this.showDelay(num(sync.broadcast_delay_s) || 0);
   }
 }
