@@ -263,22 +263,15 @@ SCREENSHOTS = Path(os.environ.get("ONAIR_SCREENSHOTS_DIR", ROOT / "data/screensh
 
 def record_frames(page: Page) -> list[dict]:
     """Every JSON message the page's room sockets receive from now on, in order (a live list)."""
-    frames: list[dict] = []
-
-    def keep(payload: str | bytes) -> None:
-        try:
-            msg = json.loads(payload)
-        except ValueError:
-            return
-        if isinstance(msg, dict):
-            frames.append(msg)
-
-    page.on("websocket", lambda ws: ws.on("framereceived", keep) if "/ws" in ws.url else None)
-    return frames
+    return _record(page, "framereceived")
 
 
 def record_sent(page: Page) -> list[dict]:
     """Every JSON message the page sends on its room sockets from now on, in order (a live list)."""
+    return _record(page, "framesent")
+
+
+def _record(page: Page, event: str) -> list[dict]:
     frames: list[dict] = []
 
     def keep(payload: str | bytes) -> None:
@@ -289,7 +282,7 @@ def record_sent(page: Page) -> list[dict]:
         if isinstance(msg, dict):
             frames.append(msg)
 
-    page.on("websocket", lambda ws: ws.on("framesent", keep) if "/ws" in ws.url else None)
+    page.on("websocket", lambda ws: ws.on(event, keep) if "/ws" in ws.url else None)
     return frames
 
 
