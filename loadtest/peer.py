@@ -89,6 +89,9 @@ def now_ms() -> float:
 class ListenerPeer:
     """Joins a room as a listener, answers the server's offers and counts what arrives."""
 
+    # the message types this peer acts on (others are only counted); None: every message
+    PARSED: tuple[str, ...] | None = _WANTED
+
     def __init__(
         self,
         url: str,
@@ -207,7 +210,7 @@ class ListenerPeer:
             if msg.type == aiohttp.WSMsgType.TEXT:
                 self.messages += 1
                 data = msg.data
-                if any(kind in data for kind in _WANTED):
+                if self.PARSED is None or any(kind in data for kind in self.PARSED):
                     await self._handle(json.loads(data))
             elif msg.type == aiohttp.WSMsgType.ERROR:
                 break

@@ -61,6 +61,8 @@ class SilenceTrack(MediaStreamTrack):
 class SoakPeer(ListenerPeer):
     """A listener that chats once and goes on stage when the host says so."""
 
+    PARSED = None
+
     def __init__(
         self,
         url: str,
@@ -70,7 +72,9 @@ class SoakPeer(ListenerPeer):
         chat_line: str | None = None,
         join_timeout_s: float = 20.0,
     ) -> None:
-        super().__init__(url, session, window, join_timeout_s=join_timeout_s)
+        # it chats, goes on stage and comes back: it reads every message, and hears its packets
+        # the way the server's listeners are heard (decrypted), as before the header mode existed
+        super().__init__(url, session, window, join_timeout_s=join_timeout_s, mode="decrypt")
         self.chat_line = chat_line
         self.participant_id: str | None = None
         self.role = "listener"
