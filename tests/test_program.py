@@ -316,7 +316,9 @@ async def test_an_echo_hosts_voice_lines_up_with_the_music(make_server: MakeServ
         print(f"\n{which}: audience feed voice - music {feed_ms:.1f} ms; program: repeat at "
               f"{near_lag:.1f} ms ({near_height:.2f}), past 10 ms at most {height:.2f} at {lag:.1f} ms")
         if abs(feed_ms) < 10:
-            assert height < 0.04, f"the feed has them together, the program {lag:.1f} ms apart"
+            # Aligned programs show 0.00 here; a voice really 90 ms late shows 0.11-0.21. On a
+            # machine loaded by a whole suite, late packets once gave a stray 0.067: not a lag.
+            assert height < 0.08, f"the feed has them together, the program {lag:.1f} ms apart"
         else:
             assert height > 0.05 and abs(lag - abs(feed_ms)) < 10, (feed_ms, lag, height)
     assert abs(feeds[1]) > 40, f"the short-told loop did not put the voice late: {feeds[1]:.1f} ms"
