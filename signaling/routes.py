@@ -45,7 +45,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/healthz", health.healthz)
     r.add_get("/metrics", metrics.metrics)
     r.add_get("/", pages.index)
-    r.add_get("/r/{room_id}", share.room_page)  # pages.room with the share tags
+    r.add_get("/r/{room_id}", share.room_page)  # room.html with the room's share tags
     r.add_get("/embed/{room_id}", share.embed_page)
     r.add_get("/r/{room_id}/listen.ogg", listen.listen_ogg)
     r.add_get("/r/{room_id}/listen.mp3", listen.listen_mp3)

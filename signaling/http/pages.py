@@ -25,10 +25,6 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html")
 
 
-async def room(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(WEB_DIR / "room.html")
-
-
 async def admin(request: web.Request) -> web.FileResponse:
     """``GET /admin``: the operator's console (it asks for the admin token itself)."""
     return web.FileResponse(WEB_DIR / "admin.html", headers=ADMIN_HEADERS)
