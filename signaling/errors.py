@@ -40,14 +40,29 @@ CLOSE_TOO_BIG = 1009
 class ApiError(Exception):
     """A refusal with a protocol error code, for HTTP and WebSocket alike."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, reason: str | None = None, **params: str | int
+    ) -> None:
         super().__init__(message)
         assert code in HTTP_STATUS, code
         self.code = code
         self.message = message
+        # Where the code alone would not tell a person what to do, `reason` (with `params`) names
+        # the refusal for the page's message catalog: the page speaks the visitor's language.
+        self.reason = reason
+        self.params = params
 
     def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message}}
+        error: dict = {"code": self.code, "message": self.message}
+        if self.reason:
+            error["reason"] = self.reason
+            if self.params:
+                error["params"] = self.params
+        return {"error": error}
+
+    def frame(self, ref: str | None = None) -> dict:
+        """The socket's ``error`` message for this refusal (answering ``ref`` if given)."""
+        return {"type": "error", **self.body()["error"], **({"ref": ref} if ref else {})}
 
     def response(self) -> web.Response:
         return web.json_response(self.body(), status=HTTP_STATUS[self.code])

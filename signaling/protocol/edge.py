@@ -97,7 +97,10 @@ class EdgeRoom:
             code = str(message.get("code"))
             log.info("room %s: the origin refused a join (%s: %s)", self.room_id, code,
                      message.get("message"))
-            refusal = ApiError(code if code in _CODES else "internal", str(message.get("message")))
+            params = message.get("params")
+            refusal = ApiError(code if code in _CODES else "internal", str(message.get("message")),
+                               message.get("reason") or None,
+                               **(params if isinstance(params, dict) else {}))
             pending[1].set_exception(refusal)
 
     async def attach_media(self, pid: str) -> None:
@@ -131,8 +134,7 @@ class EdgeRoom:
         try:
             await self._media_message(pid, session, msg)
         except ApiError as exc:
-            session.send({"type": "error", "code": exc.code, "message": exc.message,
-                          **({"ref": ref} if ref else {})})
+            session.send(exc.frame(ref))
             return
         if ref is not None:
             session.send({"type": "ack", "ref": ref})

@@ -32,18 +32,12 @@ async def run_message(room: Room, me: Participant, outbox: Outbox, msg: dict[str
     try:
         await dispatch(room, me, msg)
     except ApiError as exc:
-        outbox.send(_error(exc.code, exc.message, ref))
+        outbox.send(exc.frame(ref))
         return
     except Exception:
         log.exception("handler failed")
-        outbox.send(_error("internal", "the server failed", ref))
+        outbox.send(ApiError("internal", "the server failed").frame(ref))
         return
     if ref is not None:
         outbox.send({"type": "ack", "ref": ref})
 
-
-def _error(code: str, message: str, ref: str | None) -> dict[str, Any]:
-    error = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        error["ref"] = ref
-    return error

@@ -65,7 +65,7 @@ class Relay:
                           message.get("token") or None, str(message.get("address", "")))
         except ApiError as exc:
             link.send({"t": "refused", "room": message.get("room"), "conn": conn, "code": exc.code,
-                       "message": exc.message})
+                       "message": exc.message, "reason": exc.reason, "params": exc.params})
             return
         outbox = RemoteOutbox(link, room.room_id, me.participant_id, str(conn))
         link.send({"t": "joined", "room": room.room_id, "conn": conn, "pid": me.participant_id,

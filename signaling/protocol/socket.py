@@ -52,7 +52,7 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
             return await _edge_socket(request, ws, hub, place, budget)
         room, me = admit(request, registry)
     except ApiError as exc:
-        await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await ws.send_json(exc.frame())
         await ws.close(code=JOIN_CLOSE.get(exc.code, 4400))
         return ws
     session = Session(ws, request.transport)
@@ -86,7 +86,7 @@ async def _edge_socket(request: web.Request, ws: web.WebSocketResponse, hub: Wor
     try:
         pid = await edge.join(session, request.query.get("name", ""), request.query.get("token"), address)
     except ApiError as exc:
-        session.send({"type": "error", "code": exc.code, "message": exc.message})
+        session.send(exc.frame())
         session.close(JOIN_CLOSE.get(exc.code, 4400))
         await session.wait_closed()
         if exc.code == "draining":  # the origin went or moved: the next join asks the directory again
