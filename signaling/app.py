@@ -21,6 +21,7 @@ from .cluster import ClusterBus
 from .config import Settings
 from .errors import error_middleware
 from .http.cluster_view import families_json, rooms_json
+from .http.listen_relay import private_site
 from .http.metrics import metrics_registry
 from .http.proxy import TrustedProxies, forwarded_middleware
 from .keys import (
@@ -48,7 +49,7 @@ from .model.stations import Stations, demo_in_library, library_settings
 from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
 from .protocol.workers import HUB, WorkerHub
-from .routes import add_routes
+from .routes import add_listen_routes, add_routes
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -160,10 +161,14 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     host, port = settings.pipe_address.rsplit(":", 1)
     bound = await endpoint.start(host.strip("[]"), int(port))
     advertised = (settings.pipe_advertise or bound[0], bound[1])
+    # HTTP audio landing on another worker is relayed to the room's origin at this address
+    private = private_site(app, host.strip("[]"), add_listen_routes)
     try:
+        node_address = await anext(private)
         bus = await ClusterBus.connect(settings.redis_url, settings.worker_id, pipe_address=advertised,
-                                       node_address=f"http://{settings.host}:{settings.port}")
+                                       node_address=_advertise(node_address, settings.pipe_advertise))
     except BaseException:
+        await private.aclose()
         await endpoint.close()
         raise
     links = Links(bus)
@@ -181,7 +186,16 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     for room_id in list(app[REGISTRY].rooms):
         await bus.release_origin(room_id)
     await bus.close()
+    await private.aclose()
     await endpoint.close()
+
+
+def _advertise(address: str, advertised_host: str | None) -> str:
+    """``http://bound:port`` as other nodes reach it: on the pipe's advertised host, if one is set."""
+    if not advertised_host:
+        return address
+    host = f"[{advertised_host}]" if ":" in advertised_host else advertised_host
+    return f"http://{host}:{address.rsplit(':', 1)[1]}"
 
 
 def _tune_gc() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from .http import admin, bans, health, listen, metrics, operator, pages, playlog, rooms, shows, tracks
+from .http import listen_relay as relay
 from .http import listen_share as share
 from .http import recordings as recorded
+from .http.listen_relay import Handler
 from .protocol.socket import room_socket
 
 
@@ -47,10 +51,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/", pages.index)
     r.add_get("/r/{room_id}", share.room_page)  # room.html with the room's share tags
     r.add_get("/embed/{room_id}", share.embed_page)
-    r.add_get("/r/{room_id}/listen.ogg", listen.listen_ogg)
-    r.add_get("/r/{room_id}/listen.mp3", listen.listen_mp3)
-    r.add_get("/r/{room_id}/hls/live.m3u8", listen.hls_playlist)
-    r.add_get(r"/r/{room_id}/hls/{sequence:\d+}.aac", listen.hls_segment)
+    add_listen_routes(app, relay.from_origin)
     r.add_get("/api/recordings", recorded.list_recordings)
     r.add_get("/api/recordings/{recording_id}", recorded.get_recording)
     r.add_delete("/api/recordings/{recording_id}", recorded.delete_recording)
@@ -59,3 +60,13 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/feeds/recordings.xml", recorded.podcast_feed)
     r.add_get("/admin", pages.admin)
     r.add_static("/static/", pages.WEB_DIR, follow_symlinks=False)
+
+
+def add_listen_routes(app: web.Application, wrap: Callable[[Handler], Handler] = lambda h: h) -> None:
+    """The program as HTTP audio (``wrap``: relayed to the room's origin where it is elsewhere).
+    Each worker also serves these alone on its private address (``listen_relay.private_site``)."""
+    r = app.router
+    r.add_get("/r/{room_id}/listen.ogg", wrap(listen.listen_ogg))
+    r.add_get("/r/{room_id}/listen.mp3", wrap(listen.listen_mp3))
+    r.add_get("/r/{room_id}/hls/live.m3u8", wrap(listen.hls_playlist))
+    r.add_get(r"/r/{room_id}/hls/{sequence:\d+}.aac", wrap(listen.hls_segment))

@@ -70,7 +70,7 @@ async def _stream(request: web.Request, program: Program, kind: str, headers: di
     transport = request.transport
     if transport is None or transport.is_closing():
         return response
-    _bound_kernel_buffer(transport)
+    bound_kernel_buffer(transport)
     sink = (IcySink(transport, lambda: program.title, chunked=chunked) if icy
             else HttpSink(transport, chunked=chunked))
     program.add_listener(kind, sink)
@@ -113,7 +113,7 @@ async def hls_segment(request: web.Request) -> web.Response:
     )
 
 
-def _bound_kernel_buffer(transport: asyncio.BaseTransport) -> None:
+def bound_kernel_buffer(transport: asyncio.BaseTransport) -> None:
     """A fixed send buffer (the kernel doubles it): a listener who stops reading fills it and then
     ours within seconds, and is dropped, instead of the kernel's autotuning holding megabytes for it."""
     sock = transport.get_extra_info("socket")
