@@ -38,7 +38,7 @@ async def export_playlog(request: web.Request) -> web.Response:
         raise ApiError("bad_request", "'format' must be json or csv")
     since, until = _bound(request, "from"), _bound(request, "to")
     if since is not None and until is not None and since > until:
-        raise ApiError("bad_request", "'from' is after 'to'")
+        raise ApiError("bad_request", "'from' is after 'to'", reason="period_reversed")
     room_id = request.query.get("room_id") or None
     rows = request.app[STORE].plays(room_id=room_id, since=since, until=until)
     if fmt == "json":

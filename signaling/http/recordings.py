@@ -67,8 +67,12 @@ async def delete_recording(request: web.Request) -> web.Response:
 
 
 async def replay_page(request: web.Request) -> web.FileResponse:
-    """``GET /replay/{id}``: the replay page (it reads ``/api/recordings/{id}``)."""
-    _row(request)
+    """``GET /replay/{id}``: the replay page (it reads ``/api/recordings/{id}``); for an unknown
+    recording the same page with 404, so a person sees why in their language, not JSON."""
+    try:
+        _row(request)
+    except ApiError:
+        return web.FileResponse(WEB_DIR / "replay.html", status=404)
     return web.FileResponse(WEB_DIR / "replay.html")
 
 

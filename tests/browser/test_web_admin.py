@@ -7,9 +7,6 @@ deletes a track; a refusal shows its error code in words, and text from users st
 
 from __future__ import annotations
 
-import json
-import secrets
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from benchmarks.server import LocalServer
 from tests.audio_helpers import write_audio
 from tests.helpers import create_room_sync
 
+from .console_helpers import FILE_A_REPORT, upload
 from .helpers import diagnostics, join, mic_context, open_page, operator
 
 pytestmark = pytest.mark.browser
@@ -36,40 +34,6 @@ window.WebSocket = class extends NativeSocket {
 };
 """
 
-# Two bare participants: Pest chats, Reporter reports Pest and the message.
-FILE_A_REPORT = """
-async ({ roomId, text, reason }) => {
-  const open = (name) => new Promise((resolve, reject) => {
-    const url = `${location.origin.replace(/^http/, 'ws')}/api/rooms/${roomId}/ws?name=${name}`;
-    const ws = new WebSocket(url);
-    const inbox = [];
-    ws.onmessage = (e) => {
-      const m = JSON.parse(e.data);
-      inbox.push(m);
-      if (m.type === 'welcome') resolve({ ws, inbox, id: m.participant_id });
-      if (m.type === 'error' && !m.ref) reject(new Error(m.code));
-    };
-  });
-  const request = (who, msg) => new Promise((resolve) => {
-    const id = `r${Math.random()}`;
-    const seen = (e) => {
-      const m = JSON.parse(e.data);
-      if (m.ref === id) { who.ws.removeEventListener('message', seen); resolve(m); }
-    };
-    who.ws.addEventListener('message', seen);
-    who.ws.send(JSON.stringify({ ...msg, id }));
-  });
-  const pest = await open('Pest');
-  const reporter = await open('Reporter');
-  const said = await request(pest, { type: 'chat', text });
-  const message = pest.inbox.find((m) => m.type === 'chat').message;
-  const filed = await request(reporter, {
-    type: 'report', participant_id: pest.id, message_id: message.message_id, reason });
-  pest.ws.close();
-  reporter.ws.close();
-  return { said: said.type, filed: filed.type };
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +48,6 @@ def context(browser: Browser, server: LocalServer) -> Iterator[BrowserContext]:
     ctx = mic_context(browser, server.url)
     yield ctx
     ctx.close()
-
-
-def upload(server: LocalServer, audio: Path, host_token: str) -> dict:
-    boundary = secrets.token_hex(12)
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{audio.name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + audio.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    headers = {
-        "Authorization": f"Bearer {host_token}",
-        "Content-Type": f"multipart/form-data; boundary={boundary}",
-    }
-    req = urllib.request.Request(f"{server.url}/api/tracks", method="POST", data=body, headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        assert resp.status == 201
-        return json.loads(resp.read())
 
 
 def sign_in(page: Page, token: str) -> None:

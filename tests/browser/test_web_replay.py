@@ -13,10 +13,9 @@ import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from benchmarks.server import LocalServer, free_port
-from tests.clients import RoomClient
 from tests.helpers import create_room_sync
 
-CHAT_AT_S = 2.0
+from .console_helpers import CHAT_AT_S, record_a_show
 
 
 @pytest.fixture
@@ -77,22 +76,6 @@ def test_the_embed_player_plays_inside_another_site(new_page, live_server: Local
     assert frame.locator("#chat-log, .chat-log, #chat-form").count() == 0  # no chat in the embed
     frame.get_by_role("button", name="Pause").click()
     expect(frame.locator("#embed-live")).to_be_hidden()
-
-
-async def record_a_show(base_url: str, room: dict) -> str:
-    """The host records 5 s of the show, saying something in chat 2 s in: the recording's id."""
-    host = RoomClient(base_url, room["room_id"], "Rita", token=room["host_token"], media=False)
-    await host.connect()
-    try:
-        assert (await host.request({"type": "record", "on": True}))["type"] == "ack"
-        recording_id = str((await host.next("recording", on=True))["recording_id"])
-        await asyncio.sleep(CHAT_AT_S)
-        assert (await host.request({"type": "chat", "text": "two seconds in"}))["type"] == "ack"
-        await asyncio.sleep(5.0 - CHAT_AT_S)
-        assert (await host.request({"type": "record", "on": False}))["type"] == "ack"
-        return recording_id
-    finally:
-        await host.close()
 
 
 def test_the_replay_page_plays_with_its_chat(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]

@@ -1,14 +1,15 @@
-// The console's lists: rooms, reports, bans, tracks, the audit log. Everything from the server goes
-// in as text (h() sets textContent); rows are kept by key, so a note being typed survives a refresh.
+// The console's lists: rooms, reports, bans, tracks, the play log, the audit log. Everything from
+// the server goes in as text (h() sets textContent); rows are kept by key, so a note being typed
+// survives a refresh. Words come from the catalogs; what users wrote carries translate="no".
+import { formatDate, t, timeElement } from './i18n.js';
 import { h, fmtTime } from './util.js';
 
 const ARM_MS = 4000;
+const SHORT = { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
 
-/** Local date and time of an ISO timestamp ('' if unreadable). */
+/** Local date and time of an ISO timestamp, in the page's language ('' if unreadable). */
 export function when(iso) {
-  const d = iso ? new Date(iso) : null;
-  if (!d || Number.isNaN(d.getTime())) return '';
-  return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return iso ? formatDate(iso, SHORT) : '';
 }
 
 /** Make `list`'s children the rows of `items`: reused by key, built when new, updated always. */
@@ -62,13 +63,32 @@ function field(row, name) {
   return row.querySelector(`[data-field="${name}"]`);
 }
 
-function setText(row, name, text) {
+/** Set a field's text; `user` marks it as what someone wrote (not to be translated). */
+function setText(row, name, text, user = false) {
   const el = field(row, name);
   el.textContent = text || '';
   el.hidden = !text;
+  el.translate = !user;
 }
 
+const userText = (text, className = '') => h('span', { className, text, attrs: { translate: 'no' } });
+const dot = ' · ';
+
 // --- rooms ------------------------------------------------------------------------------------
+
+function hostLine(room) {
+  const name = room.host_name || t('admin.rooms.nobody');
+  if (room.permanent) return t('admin.rooms.host_permanent', { name });
+  return t(room.host_connected ? 'admin.rooms.host_here' : 'admin.rooms.host_away', { name });
+}
+
+function musicLine(row, room) {
+  const track = room.now_playing && room.now_playing.track;
+  if (!track) return setText(row, 'music', '');
+  const title = track.title || t('admin.untitled');
+  if (!track.artist) return setText(row, 'music', `♪ ${title}`, true);
+  return setText(row, 'music', t('admin.rooms.playing_by', { title, artist: track.artist }));
+}
 
 export function renderRooms(list, rooms, { onEnd }) {
   renderKeyed(list, rooms, (r) => r.room_id, (room) => h('li', { className: 'admin-item' },
@@ -77,14 +97,13 @@ export function renderRooms(list, rooms, { onEnd }) {
       h('span', { className: 'muted', dataset: { field: 'host' } }),
       h('span', { className: 'small', dataset: { field: 'people' } }),
       h('span', { className: 'small muted', dataset: { field: 'music' } })),
-    armedButton('End room', 'Really end it?', () => onEnd(room))),
+    armedButton(t('admin.rooms.end'), t('admin.rooms.end_armed'), () => onEnd(room))),
   (row, room) => {
-    setText(row, 'title', room.title);
-    const here = room.host_connected ? 'here' : 'away';
-    setText(row, 'host', `Host: ${room.host_name || 'nobody'} (${room.permanent ? 'permanent room' : here})`);
-    setText(row, 'people', `${room.listeners} listening · ${room.speakers} on stage · since ${when(room.started_at)}`);
-    const track = room.now_playing && room.now_playing.track;
-    setText(row, 'music', track ? `♪ ${track.title || 'Untitled'}${track.artist ? ` by ${track.artist}` : ''}` : '');
+    setText(row, 'title', room.title, true);
+    setText(row, 'host', hostLine(room));
+    setText(row, 'people', t('admin.rooms.people', {
+      listeners: room.listeners, speakers: room.speakers, since: when(room.started_at) }));
+    musicLine(row, room);
   });
 }
 
@@ -93,22 +112,28 @@ export function renderRooms(list, rooms, { onEnd }) {
 function reportSubject(report) {
   const parts = [];
   if (report.participant_id) {
-    parts.push(`About ${report.participant_name || 'someone'} (${report.participant_id})`);
+    parts.push(h('span', { text: t('admin.reports.about', {
+      name: report.participant_name || t('admin.someone'), id: report.participant_id }) }));
   }
   if (report.message_id) {
-    const text = report.message_text === undefined ? '(message unknown)' : `“${report.message_text}”`;
-    const by = report.message_author ? ` by ${report.message_author}` : '';
-    parts.push(`Message ${text}${by}${report.message_deleted ? ' (deleted)' : ''}`);
+    let text;
+    if (report.message_text === undefined) text = t('admin.reports.message_unknown');
+    else if (report.message_author) text = t('admin.reports.message_by', { text: report.message_text, author: report.message_author });
+    else text = t('admin.reports.message', { text: report.message_text });
+    if (parts.length) parts.push(dot);
+    parts.push(h('span', { text }));
+    if (report.message_deleted) parts.push(' ', h('span', { text: t('admin.reports.deleted') }));
   }
-  return parts.join(' · ');
+  return parts;
 }
 
 export function renderReports(list, reports, { onResolve }) {
   renderKeyed(list, reports, (r) => r.report_id, (report) => {
-    const note = h('input', { attrs: { type: 'text', maxlength: '500', 'aria-label': 'Note' } });
-    note.placeholder = 'Note (optional)';
+    const note = h('input', { attrs: { type: 'text', maxlength: '500', 'aria-label': t('admin.reports.note_label') } });
+    note.placeholder = t('admin.reports.note_placeholder');
     const act = (status) => h('button', {
-      className: 'small', text: status === 'resolved' ? 'Resolve' : 'Dismiss', attrs: { type: 'button' },
+      className: 'small', text: t(`admin.reports.${status === 'resolved' ? 'resolve' : 'dismiss'}`),
+      attrs: { type: 'button' },
       on: { click: (ev) => onResolve(report, status, note.value, ev.currentTarget) },
     });
     return h('li', { className: 'admin-item report' },
@@ -122,15 +147,31 @@ export function renderReports(list, reports, { onResolve }) {
   }, (row, report) => {
     row.dataset.status = report.status;
     const by = report.reporter_name || report.reporter_id;
-    setText(row, 'head', `${report.status} · ${when(report.at)} · room ${report.room_id} · from ${by}`);
-    setText(row, 'subject', reportSubject(report));
-    setText(row, 'reason', `Reason: ${report.reason}`);
-    setText(row, 'note', report.note ? `Note: ${report.note}` : '');
+    const status = t(`admin.reports.status.${report.status}`);
+    setText(row, 'head', t('admin.reports.head', { status, when: when(report.at), room: report.room_id, by }));
+    const subject = field(row, 'subject');
+    subject.replaceChildren(...reportSubject(report));
+    subject.hidden = !subject.childNodes.length;
+    setText(row, 'reason', t('admin.reports.reason', { reason: report.reason }));
+    setText(row, 'note', report.note ? t('admin.reports.note', { note: report.note }) : '');
     field(row, 'actions').hidden = report.status !== 'open';
   });
 }
 
 // --- bans -------------------------------------------------------------------------------------
+
+function banWho(ban) {
+  const who = [];
+  if (ban.participant_id) {
+    who.push(ban.name ? userText(`${ban.name} (${ban.participant_id})`)
+      : h('span', { text: t('admin.bans.participant', { id: ban.participant_id }) }));
+  }
+  if (ban.ip) {
+    if (who.length) who.push(dot);
+    who.push(h('span', { text: t('admin.bans.address', { ip: ban.ip }) }));
+  }
+  return who;
+}
 
 export function renderBans(list, bans, { onLift }) {
   renderKeyed(list, bans, (b) => b.ban_id, (ban) => h('li', { className: 'admin-item' },
@@ -139,64 +180,96 @@ export function renderBans(list, bans, { onLift }) {
       h('span', { dataset: { field: 'reason' } }),
       h('span', { className: 'muted small', dataset: { field: 'scope' } })),
     h('button', {
-      className: 'small', text: 'Lift', attrs: { type: 'button' },
+      className: 'small', text: t('admin.bans.lift'), attrs: { type: 'button' },
       on: { click: (ev) => onLift(ban, ev.currentTarget) },
     })),
   (row, ban) => {
-    const who = [];
-    if (ban.participant_id) who.push(`${ban.name || 'participant'} (${ban.participant_id})`);
-    if (ban.ip) who.push(`address ${ban.ip}`);
-    setText(row, 'who', who.join(' · '));
-    setText(row, 'reason', ban.reason ? `Reason: ${ban.reason}` : 'No reason given');
-    const scope = ban.room_id ? `room ${ban.room_id}` : 'every room';
-    const by = ban.by === 'operator' ? 'the operator' : 'a host or moderator';
-    setText(row, 'scope', `${scope} · by ${by} · ${when(ban.at)}`);
+    field(row, 'who').replaceChildren(...banWho(ban));
+    setText(row, 'reason', ban.reason ? t('admin.bans.reason', { reason: ban.reason }) : t('admin.bans.no_reason'));
+    const scope = ban.room_id ? t('admin.bans.room', { room: ban.room_id }) : t('admin.bans.every_room');
+    const by = t(ban.by === 'operator' ? 'admin.bans.by_operator' : 'admin.bans.by_moderator');
+    setText(row, 'scope', t('admin.bans.scope', { scope, by, when: when(ban.at) }));
   });
 }
 
 // --- tracks -----------------------------------------------------------------------------------
 
 export function renderTracks(list, tracks, { onDelete }) {
-  renderKeyed(list, tracks, (t) => t.track_id, (track) => h('li', { className: 'admin-item' },
+  renderKeyed(list, tracks, (tr) => tr.track_id, (track) => h('li', { className: 'admin-item' },
     h('div', { className: 'item-text' },
       h('span', { className: 'item-title', dataset: { field: 'title' } }),
       h('span', { className: 'muted small', dataset: { field: 'meta' } })),
-    armedButton('Delete', 'Really delete?', () => onDelete(track))),
+    armedButton(t('admin.tracks.delete'), t('admin.tracks.delete_armed'), () => onDelete(track))),
   (row, track) => {
-    setText(row, 'title', track.title || 'Untitled');
-    const meta = [track.artist, track.album, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
-    setText(row, 'meta', meta);
+    if (track.title) setText(row, 'title', track.title, true);
+    else setText(row, 'title', t('admin.untitled'));
+    const meta = [track.artist, track.album, fmtTime(track.duration_ms)].filter(Boolean).join(dot);
+    setText(row, 'meta', meta, true);
   });
+}
+
+// --- the play log -----------------------------------------------------------------------------
+
+function playFacts(play) {
+  const facts = [timeElement(play.started_at, { dateStyle: 'medium', timeStyle: 'short' }), dot];
+  facts.push(h('span', { text: play.ended_at
+    ? t('admin.playlog.played', { played: fmtTime(play.played_ms) })
+    : t('admin.playlog.playing_now') }));
+  facts.push(dot, h('span', { text: t('admin.playlog.listeners', {
+    count: Number(play.listeners_start) || 0, peak: Number(play.listeners_peak) || 0 }) }));
+  return facts;
+}
+
+/** The plays of a period, newest first: when, what, where, how long, to how many. */
+export function renderPlays(list, plays) {
+  list.replaceChildren(...plays.map((play) => {
+    const meta = [play.artist, play.album].filter(Boolean).join(dot);
+    return h('li', { className: 'admin-item play', dataset: { key: String(play.play_id) } },
+      h('div', { className: 'item-text' },
+        play.title ? userText(play.title, 'item-title') : h('span', { className: 'item-title', text: t('admin.untitled') }),
+        meta ? userText(meta, 'muted small') : null,
+        h('span', { className: 'small', text: t('admin.playlog.room', { room: play.room_title || play.room_id }) }),
+        h('span', { className: 'muted small' }, ...playFacts(play))));
+  }));
 }
 
 // --- the audit log ----------------------------------------------------------------------------
 
-const ACTIONS = {
-  promote: 'brought on air', demote: 'sent back', make_moderator: 'made moderator',
-  mute_chat: 'changed chat for', kick: 'removed', kick_ban: 'removed and banned',
-  delete_message: 'deleted a message of', operator_ban: 'banned', operator_unban: 'lifted a ban on',
-  operator_end_room: 'ended the room', report_resolved: 'resolved a report on',
-  report_dismissed: 'dismissed a report on', operator_delete_track: 'deleted the track',
-};
+// Actions whose sentence names a target ("{who} removed {target}"); the others name none.
+const TARGETED = new Set(['promote', 'demote', 'make_moderator', 'kick', 'kick_ban', 'screen',
+  'operator_ban', 'operator_unban', 'report_resolved', 'report_dismissed', 'operator_delete_track',
+  'request_accepted', 'request_declined']);
 
-function auditDetail(entry) {
+function auditSentence(entry) {
   const d = entry.detail || {};
-  if (entry.action === 'operator_delete_track') return `“${d.title || ''}”${d.upload ? ' (upload, file removed)' : ''}`;
-  if (entry.action === 'operator_end_room') return `“${d.title || ''}”`;
-  const bits = [d.reason && `reason: ${d.reason}`, d.ip && `address ${d.ip}`];
-  return bits.filter(Boolean).join(', ');
+  const who = entry.actor_id || entry.actor_name !== 'operator'
+    ? entry.actor_name || t('admin.someone') : t('admin.audit.operator');
+  const target = entry.target_id || d.ip || t('admin.someone');
+  const action = String(entry.action || '');
+  const key = `admin.audit.action.${action}`;
+  if (action === 'operator_end_room') return t(key, { who, title: d.title || '' });
+  if (action === 'operator_delete_track') return t(key, { who, target, title: d.title || '' });
+  if (action === 'record') return t(`${key}.${d.on ? 'on' : 'off'}`, { who });
+  if (action === 'broadcast_delay') return t(key, { who, count: Number(d.seconds) || 0 });
+  if (action === 'mute_chat') return t(`${key}.${d.muted ? 'on' : 'off'}`, { who, target });
+  if (TARGETED.has(action)) return t(key, { who, target });
+  if (action === 'delete_message' || action === 'dump') return t(key, { who });
+  return t('admin.audit.action.other', { who, action });
+}
+
+function auditDetails(entry) {
+  const d = entry.detail || {};
+  const out = [];
+  if (entry.action === 'operator_delete_track' && d.upload) out.push(' ', h('span', { text: t('admin.audit.upload_removed') }));
+  if (d.reason) out.push(dot, h('span', { text: t('admin.audit.reason', { reason: d.reason }) }));
+  if (d.ip && entry.target_id) out.push(dot, h('span', { text: t('admin.audit.address', { ip: d.ip }) }));
+  return out;
 }
 
 export function renderAudit(list, entries) {
-  list.replaceChildren(...entries.map((entry) => {
-    const who = entry.actor_name || 'someone';
-    const what = ACTIONS[entry.action] || String(entry.action || '').replace(/_/g, ' ');
-    const target = entry.target_id ? ` ${entry.target_id}` : '';
-    const room = entry.room_id ? ` · room ${entry.room_id}` : '';
-    const detail = auditDetail(entry);
-    return h('li', { dataset: { action: String(entry.action || '') } },
-      h('span', { className: 'muted', text: `${when(entry.at)} ` }),
-      `${who} ${what}${target}${detail ? ` ${detail}` : ''}`,
-      h('span', { className: 'muted', text: room }));
-  }));
+  list.replaceChildren(...entries.map((entry) => h('li', { dataset: { action: String(entry.action || '') } },
+    h('span', { className: 'muted' }, timeElement(entry.at, SHORT)), ' ',
+    h('span', { text: auditSentence(entry) }),
+    ...auditDetails(entry),
+    entry.room_id ? h('span', { className: 'muted' }, dot, h('span', { text: t('admin.audit.room', { room: entry.room_id }) })) : null)));
 }

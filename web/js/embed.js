@@ -1,5 +1,8 @@
 // The embeddable player: the show's HTTP stream (listen.mp3), what plays now, and a live badge.
-// No chat, no account, no WebRTC: any site may frame it.
+// No chat, no account, no WebRTC: any site may frame it. Words from the catalogs (embed.json).
+import { initI18n, t } from './i18n.js';
+
+await initI18n("embed");
 
 const $ = (id) => document.getElementById(id);
 const roomId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -18,16 +21,19 @@ async function refresh() {
   const response = await fetch(`/api/rooms/${encodeURIComponent(roomId)}`).catch(() => null);
   if (!response || !response.ok) {
     live = false;
-    $("embed-now").textContent = response ? "This show is over." : "Cannot reach the station.";
+    $("embed-now").textContent = t(response ? "embed.over" : "embed.unreachable");
+    $("embed-now").translate = true;
     if (!audio.paused) stop();
     button.disabled = Boolean(response);
   } else {
     const room = await response.json();
     live = true;
     $("embed-title").textContent = room.title;
+    $("embed-title").translate = false;
     $("embed-title").href = `/r/${encodeURIComponent(roomId)}`;
-    $("embed-host").textContent = `with ${room.host_name}`;
+    $("embed-host").textContent = t("embed.with", { host: room.host_name });
     $("embed-now").textContent = nowPlayingText(room.now_playing);
+    $("embed-now").translate = false; // a track's artist and title
   }
   $("embed-live").hidden = !(live && !audio.paused);
 }
@@ -58,18 +64,21 @@ function play() {
   // A live stream starts where the show is now: a fresh connection each time.
   audio.src = `/r/${encodeURIComponent(roomId)}/listen.mp3?t=${Date.now()}`;
   audio.play().then(() => {
-    button.textContent = "Pause";
+    button.textContent = t("embed.pause");
     button.setAttribute("aria-pressed", "true");
     meter();
     refresh();
-  }).catch(() => { $("embed-now").textContent = "Press play to listen."; });
+  }).catch(() => {
+    $("embed-now").textContent = t("embed.press_play");
+    $("embed-now").translate = true;
+  });
 }
 
 function stop() {
   audio.pause();
   audio.removeAttribute("src");
   audio.load(); // drops the connection: nothing piles up while paused
-  button.textContent = "Play";
+  button.textContent = t("embed.play");
   button.setAttribute("aria-pressed", "false");
   $("embed-live").hidden = true;
 }

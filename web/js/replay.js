@@ -1,24 +1,21 @@
 // The replay page: a recording's audio, and its chat shown as the playhead passes each line's time.
+// Words from the catalogs (replay.json); the show's title, names and chat are user content.
+import { initI18n, t, timeElement } from './i18n.js';
+import { fmtTime } from './util.js';
 
 const $ = (id) => document.getElementById(id);
-
-function clock(ms) {
-  const s = Math.floor(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, "0");
-  const ss = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
 
 function chatLine(message) {
   const li = document.createElement("li");
   li.dataset.offsetMs = String(message.offset_ms);
   const time = document.createElement("span");
   time.className = "muted";
-  time.textContent = `${clock(message.offset_ms)} `;
+  time.textContent = `${fmtTime(message.offset_ms)} `;
   const name = document.createElement("strong");
+  name.translate = false;
   name.textContent = `${message.name}: `;
   const text = document.createElement("span");
+  text.translate = false;
   text.textContent = message.text;
   li.append(time, name, text);
   return li;
@@ -43,19 +40,27 @@ function follow(audio, lines) {
   update();
 }
 
+function showMeta(recording) {
+  const host = document.createElement("span");
+  host.textContent = t("replay.with", { host: recording.host_name });
+  const started = timeElement(recording.started_at, { dateStyle: "medium", timeStyle: "short" });
+  $("replay-meta").replaceChildren(host, " · ", started, ` · ${fmtTime(recording.duration_ms)}`);
+}
+
 async function main() {
+  await initI18n("replay");
   const id = decodeURIComponent(location.pathname.split("/").pop() || "");
-  const response = await fetch(`/api/recordings/${encodeURIComponent(id)}`);
-  if (!response.ok) {
-    $("replay-error").textContent = "This recording does not exist (any more).";
+  const response = await fetch(`/api/recordings/${encodeURIComponent(id)}`).catch(() => null);
+  if (!response || !response.ok) {
+    $("replay-error").textContent = t(response ? "replay.gone" : "replay.unreachable");
     $("replay-error").hidden = false;
     return;
   }
   const recording = await response.json();
-  document.title = `${recording.title} (replay) · OnAir`;
+  document.title = t("replay.doc_title", { title: recording.title });
   $("replay-title").textContent = recording.title;
-  const when = new Date(recording.started_at).toLocaleString();
-  $("replay-meta").textContent = `with ${recording.host_name} · ${when} · ${clock(recording.duration_ms)}`;
+  $("replay-title").translate = false;
+  showMeta(recording);
   const audio = $("replay-audio");
   audio.src = recording.url;
   $("replay-download").href = recording.url;
