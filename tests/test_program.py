@@ -269,8 +269,8 @@ async def echo_host(base_url: str, room: dict, track_id: str, told_ms: float) ->
     return host
 
 
-async def audience_offset_ms(base_url: str, room: dict, seconds: float) -> float:
-    """What a WebRTC listener gets: the median of (voice arrival - music arrival) of the same frame
+async def audience_offsets_ms(base_url: str, room: dict, seconds: float) -> np.ndarray:
+    """What a WebRTC listener gets: voice arrival - music arrival of each frame heard on both
     (the echo host sends the music's own payloads back as their voice)."""
     client = await RoomClient(base_url, room["room_id"], "Witness").connect()
     await wait_for(lambda: client.sub is not None and any(t["kind"] == "voice" for t in client.tracks))
@@ -286,7 +286,7 @@ async def audience_offset_ms(base_url: str, room: dict, seconds: float) -> float
     both = [(at - music[payload]) * 1000.0 for payload, at in voice.items() if payload in music]
     await client.close()
     assert len(both) > 50, f"only {len(both)} frames came back through the voice"
-    return float(np.median(both))
+    return np.array(both)
 
 
 async def test_an_echo_hosts_voice_lines_up_with_the_music(make_server: MakeServer, tmp_path: Path) -> None:
@@ -314,18 +314,26 @@ async def test_an_echo_hosts_voice_lines_up_with_the_music(make_server: MakeServ
     urls = [f"{base_url}/r/{room['room_id']}/listen.ogg" for room in (right, wrong)]
     decoded, *feeds = await asyncio.gather(
         asyncio.gather(*(asyncio.to_thread(decode, url, 5.0) for url in urls)),
-        *(audience_offset_ms(base_url, room, 4.0) for room in (right, wrong)))
-    for pcm, feed_ms, which in zip(decoded, feeds, ("told right", "told 90 ms short"), strict=True):
+        *(audience_offsets_ms(base_url, room, 4.0) for room in (right, wrong)))
+    medians = [float(np.median(offsets)) for offsets in feeds]
+    for pcm, offsets, feed_ms, which in zip(decoded, feeds, medians, ("told right", "told 90 ms short"),
+                                            strict=True):
         near_lag, near_height = echo_lags(pcm, 0.5, 10.0)
         lag, height = echo_lags(pcm, 10.0)
-        print(f"\n{which}: audience feed voice - music {feed_ms:.1f} ms; program: repeat at "
-              f"{near_lag:.1f} ms ({near_height:.2f}), past 10 ms at most {height:.2f} at {lag:.1f} ms")
+        # the share of frames the feed itself had that far apart (a loaded machine's late stretch)
+        feed_share = float(np.mean(np.abs(offsets) >= lag - 5.0))
+        print(f"\n{which}: audience feed voice - music {feed_ms:.1f} ms (p5 {np.percentile(offsets, 5):.1f}, "
+              f"p95 {np.percentile(offsets, 95):.1f}); program: repeat at {near_lag:.1f} ms "
+              f"({near_height:.2f}), past 10 ms at most {height:.2f} at {lag:.1f} ms")
         if abs(feed_ms) < 10:
-            # Aligned programs show 0.00 here; a voice really 90 ms late shows 0.11-0.21.
-            assert height < 0.04, f"the feed has them together, the program {lag:.1f} ms apart"
+            # Aligned programs show 0.00 here; a voice really 90 ms late shows 0.11-0.21. A weaker
+            # repeat is the program following the feed when the feed itself had such a stretch.
+            assert height < 0.04 or (height < 0.1 and feed_share >= 0.05), \
+                f"the feed has them together ({feed_share:.0%} of frames {lag:.0f} ms apart), " \
+                f"the program {lag:.1f} ms apart ({height:.2f})"
         else:
             assert height > 0.05 and abs(lag - abs(feed_ms)) < 10, (feed_ms, lag, height)
-    assert abs(feeds[1]) > 40, f"the short-told loop did not put the voice late: {feeds[1]:.1f} ms"
+    assert abs(medians[1]) > 40, f"the short-told loop did not put the voice late: {medians[1]:.1f} ms"
     # The voice is in the program (not merely absent): the mix has its source and it is loud.
     program = server.app[PROGRAMS].programs[right["room_id"]]
     assert program.mix is not None and any(s.startswith("v") for s in program.mix.sources())
