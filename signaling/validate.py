@@ -105,12 +105,15 @@ def person_text(body: dict, name: str, limit: str, *, required: bool = True) -> 
         raise ApiError("bad_request", f"{words} must be text.")
     value = value.strip()
     if required and not value:
-        raise ApiError("bad_request", f"{words} is missing: it needs at least one character.")
+        raise ApiError("bad_request", f"{words} is missing: it needs at least one character.",
+                       reason=f"{name}_missing")
     if not is_clean_text(value):
-        raise ApiError("bad_request", f"{words} has characters that cannot be shown (control characters).")
+        raise ApiError("bad_request", f"{words} has characters that cannot be shown (control characters).",
+                       reason=f"{name}_unshowable")
     most = LIMITS[limit]
     if len(value) > most:
-        raise ApiError("bad_request", f"{words} can be at most {most} characters; this one has {len(value)}.")
+        raise ApiError("bad_request", f"{words} can be at most {most} characters; this one has {len(value)}.",
+                       reason=f"{name}_too_long", most=most, length=len(value))
     return value
 
 

@@ -18,15 +18,18 @@ def _rules(body: dict) -> list[str]:
     rules = body.get("rules", [])
     most, longest = LIMITS["rules"], LIMITS["rule"]
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-        raise ApiError("bad_request", "The rules must be a list of lines of text.")
+        raise ApiError("bad_request", "The rules must be a list of lines of text.", reason="rules_not_text")
     rules = [r.strip() for r in rules if r.strip()]
     if len(rules) > most:
-        raise ApiError("bad_request", f"A show can add at most {most} rules; this one has {len(rules)}.")
+        raise ApiError("bad_request", f"A show can add at most {most} rules; this one has {len(rules)}.",
+                       reason="rules_too_many", most=most, count=len(rules))
     for n, rule in enumerate(rules, 1):
         if len(rule) > longest:
-            raise ApiError("bad_request", f"Rule {n} is {len(rule)} characters long: at most {longest}.")
+            raise ApiError("bad_request", f"Rule {n} is {len(rule)} characters long: at most {longest}.",
+                           reason="rule_too_long", n=n, length=len(rule), most=longest)
         if not is_clean_text(rule):
-            raise ApiError("bad_request", f"Rule {n} has characters that cannot be shown.")
+            raise ApiError("bad_request", f"Rule {n} has characters that cannot be shown.",
+                           reason="rule_unshowable", n=n)
     return rules
 
 

@@ -125,7 +125,7 @@ def _extension(filename: str | None) -> str:
     suffix = PurePosixPath(unquote(filename, errors="replace").replace("\\", "/")).suffix.lower()
     if suffix not in AUDIO_EXTENSIONS:
         allowed = ", ".join(sorted(ext[1:] for ext in AUDIO_EXTENSIONS))
-        raise ApiError("unsupported", f"only audio files are accepted ({allowed})")
+        raise ApiError("unsupported", f"only audio files are accepted ({allowed})", "upload_wrong_type")
     return suffix
 
 
@@ -145,7 +145,8 @@ async def _receive(part: BodyPartReader, path: Path, limit: int) -> int:
                 return size
             size += len(chunk)
             if size > limit:
-                raise ApiError("too_large", f"the file is over the upload limit of {_megabytes(limit)}")
+                raise ApiError("too_large", f"the file is over the upload limit of {_megabytes(limit)}",
+                               "upload_too_large", limit_bytes=limit)
             out.write(chunk)
 
 
@@ -158,7 +159,8 @@ async def upload_track(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     limit = settings.max_upload_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-        raise ApiError("too_large", f"the file is over the upload limit of {_megabytes(limit)}")
+        raise ApiError("too_large", f"the file is over the upload limit of {_megabytes(limit)}",
+                       "upload_too_large", limit_bytes=limit)
     part = await _file_part(request)
     filename = part.filename
     ext = _extension(filename)
@@ -201,7 +203,7 @@ def _checked(path: Path) -> Track:
         raise
     except Exception:
         log.warning("unexpected failure checking an upload", exc_info=True)
-        raise ApiError("bad_request", "unreadable audio file") from None
+        raise ApiError("bad_request", "unreadable audio file", "upload_unreadable") from None
 
 
 def _commit(store: Store, temp: Path, folder: Path, name: str, track: Track) -> Track:

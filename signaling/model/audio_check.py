@@ -21,6 +21,8 @@ from ..errors import ApiError
 TRUNCATION_SLACK_MS = 300  # decoded audio may fall this short of the header's length (or 2 %)
 SNIFF_BYTES = 64 * 1024
 OGG_TAIL_BYTES = 2 * 65_307 + 27  # holds the whole last page (at most 65,307 bytes)
+# The refusals' reasons, for the page's message catalogs (web/i18n/*/desk.json error.reason.*)
+_TRUNCATED, _UNREADABLE = "upload_truncated", "upload_unreadable"
 
 
 def check_audio(path: Path) -> Track:
@@ -33,18 +35,18 @@ def check_audio(path: Path) -> Track:
     """
     stat = path.stat()
     if stat.st_size == 0:
-        raise ApiError("bad_request", "the file is empty")
+        raise ApiError("bad_request", "the file is empty", "upload_empty")
     with open(path, "rb") as f:
         head = f.read(SNIFF_BYTES)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
         if _looks_like_audio(head):
-            raise ApiError("bad_request", f"unreadable audio file ({_reason(exc)})") from None
-        raise ApiError("unsupported", "not an audio file") from None
+            raise ApiError("bad_request", f"unreadable audio file ({_reason(exc)})", _UNREADABLE) from None
+        raise ApiError("unsupported", "not an audio file", "upload_not_audio") from None
     with container:
         if not container.streams.audio:
-            raise ApiError("unsupported", "the file holds no audio")
+            raise ApiError("unsupported", "the file holds no audio", "upload_no_audio")
         stream = container.streams.audio[0]
         decoded_ms, last_corrupt = _decode_all(container, stream)
         header_ms = (
@@ -52,26 +54,26 @@ def check_audio(path: Path) -> Track:
         )
         format_name = container.format.name or ""
     if decoded_ms <= 0:
-        raise ApiError("bad_request", "no audio could be decoded from the file")
+        raise ApiError("bad_request", "no audio could be decoded from the file", "upload_undecodable")
     if last_corrupt:
-        raise ApiError("bad_request", "the file is truncated (its last packet is cut off)")
+        raise ApiError("bad_request", "the file is truncated (its last packet is cut off)", _TRUNCATED)
     declared = _declared_ms(path, head, format_name, header_ms)
     if declared and decoded_ms < declared - max(TRUNCATION_SLACK_MS, 0.02 * declared):
         raise ApiError(
             "bad_request",
             f"the file is truncated: {decoded_ms / 1000:.1f} s of audio where its header says "
-            f"{declared / 1000:.1f} s",
+            f"{declared / 1000:.1f} s", _TRUNCATED,
         )
     if head.startswith(b"OggS") and not _ogg_ends_cleanly(path, stat.st_size):
-        raise ApiError("bad_request", "the file is truncated (its Ogg stream does not end)")
+        raise ApiError("bad_request", "the file is truncated (its Ogg stream does not end)", _TRUNCATED)
     if head[:4] in (b"RIFF", b"RF64") and _wav_data_missing(path, stat.st_size):
-        raise ApiError("bad_request", "the file is truncated (shorter than its WAV header says)")
+        raise ApiError("bad_request", "the file is truncated (shorter than its WAV header says)", _TRUNCATED)
     try:
         track = read_track(path, stat)
     except (av.FFmpegError, OSError, ValueError, UnicodeError) as exc:
-        raise ApiError("bad_request", f"unreadable audio file ({_reason(exc)})") from None
+        raise ApiError("bad_request", f"unreadable audio file ({_reason(exc)})", _UNREADABLE) from None
     if track.duration_ms <= 0:
-        raise ApiError("bad_request", "the file's duration is 0")
+        raise ApiError("bad_request", "the file's duration is 0", "upload_undecodable")
     return track
 
 
@@ -95,7 +97,8 @@ def _decode_all(container: av.container.InputContainer, stream: av.AudioStream) 
                     decoded_ms += frame.samples * 1000.0 / frame.sample_rate
     except (av.FFmpegError, ValueError) as exc:
         raise ApiError(
-            "bad_request", f"the audio cannot be decoded after {decoded_ms / 1000:.1f} s ({_reason(exc)})"
+            "bad_request", f"the audio cannot be decoded after {decoded_ms / 1000:.1f} s ({_reason(exc)})",
+            "upload_undecodable",
         ) from None
     return decoded_ms, last_corrupt
 

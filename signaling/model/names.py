@@ -92,13 +92,20 @@ def check_new_name(
     people = [p for p in people if p.role == "host" or p.participant_id in live]
     hosts = [host_name, *(p.name for p in people if p.role == "host")]
     if taken_by(name, hosts) is not None:
-        raise ApiError("bad_request", "That is the host's name (or looks like it): pick another name.")
+        raise ApiError(
+            "bad_request", "That is the host's name (or looks like it): pick another name.",
+            "name_host",
+        )
     word = staff_word(name)
     if word is not None:
         raise ApiError(
             "bad_request",
             f"Names cannot contain “{word}”: only the show's staff carry that title. Pick another name.",
+            "name_staff_word", word=word,
         )
     same = taken_by(name, (p.name for p in people))
     if same is not None:
-        raise ApiError("bad_request", f"Someone here is already called “{same}”: pick another name.")
+        raise ApiError(
+            "bad_request", f"Someone here is already called “{same}”: pick another name.",
+            "name_taken", name=same,
+        )

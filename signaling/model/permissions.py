@@ -61,7 +61,7 @@ def check_on(actor: Participant, target: Participant, action: str) -> None:
     if actor.role not in MODERATORS:
         raise ApiError("forbidden", f"only the host or a moderator may {action} others")
     if target.role == "host":
-        raise ApiError("forbidden", "nobody may do that to the host")
+        raise ApiError("forbidden", "nobody may do that to the host", "host_untouchable")
 
 
 def check_unmute(actor: Participant, target: Participant) -> None:
@@ -70,7 +70,8 @@ def check_unmute(actor: Participant, target: Participant) -> None:
     if target.muted_by == "moderator" and actor.role not in MODERATORS:
         raise ApiError("forbidden", "the host muted you: only the host or a moderator can open your mic")
     if target.muted_by == "self" and actor is not target:
-        raise ApiError("forbidden", f"{target.name} closed their own mic: only they can open it")
+        raise ApiError("forbidden", f"{target.name} closed their own mic: only they can open it",
+                       "self_muted_mic", name=target.name)
 
 
 def may_publish(participant: Participant) -> bool:

@@ -55,7 +55,10 @@ class Reactions:
     def add(self, participant_id: str, emoji: str) -> None:
         """Count one; ``rate_limited`` past 5 in a second from the same participant."""
         if not self.limit.allow(participant_id):
-            raise ApiError("rate_limited", f"At most {PER_SECOND} reactions a second.")
+            raise ApiError(
+                "rate_limited", f"At most {PER_SECOND} reactions a second.",
+                "reaction_rate", count=PER_SECOND,
+            )
         self.counts[emoji] = self.counts.get(emoji, 0) + 1
         if self._timer is None:
             loop = asyncio.get_running_loop()

@@ -48,10 +48,14 @@ class RequestDesk:
         3 in 5 minutes. Stored, then the desk is told and the requester gets ``request_updated``."""
         store, room_id = self.room.store, self.room.room_id
         if any(r["participant_id"] == me.participant_id for r in store.pending_requests(room_id)):
-            raise ApiError("conflict", "You have a request waiting already: wait for the answer.")
+            raise ApiError(
+                "conflict", "You have a request waiting already: wait for the answer.",
+                "request_pending",
+            )
         if not self.limit.allow(me.participant_id):
             raise ApiError("rate_limited", f"At most {REQUESTS_PER_WINDOW} requests in "
-                           f"{int(REQUEST_WINDOW_S // 60)} minutes: try again later.")
+                           f"{int(REQUEST_WINDOW_S // 60)} minutes: try again later.", "request_limit",
+                           count=REQUESTS_PER_WINDOW, minutes=int(REQUEST_WINDOW_S // 60))
         request_id = new_id("q")
         store.add_request(request_id, room_id=room_id, participant_id=me.participant_id, name=me.name,
                           track_id=track.track_id, note=self.room.word_filter.clean(note) if note else "",

@@ -51,7 +51,8 @@ def duration_of(body: dict) -> int:
     whole = isinstance(value, int) and not isinstance(value, bool)
     if not whole or not MIN_DURATION_MIN <= value <= MAX_DURATION_MIN:
         raise ApiError("bad_request", f"'duration_min' must be a whole number of minutes from "
-                       f"{MIN_DURATION_MIN} to {MAX_DURATION_MIN}")
+                       f"{MIN_DURATION_MIN} to {MAX_DURATION_MIN}", reason="show_length",
+                       least=MIN_DURATION_MIN, most=MAX_DURATION_MIN)
     return value
 
 
@@ -71,9 +72,11 @@ class Schedule:
         """A new show and its host token (the only time the token is seen)."""
         now = now or datetime.now(UTC)
         if starts_at + timedelta(minutes=duration_min) <= now:
-            raise ApiError("bad_request", "This show would be over already: pick a later start.")
+            raise ApiError("bad_request", "This show would be over already: pick a later start.",
+                           reason="show_over")
         if starts_at - now > MAX_AHEAD:
-            raise ApiError("bad_request", "A show can be announced at most a year ahead.")
+            raise ApiError("bad_request", "A show can be announced at most a year ahead.",
+                           reason="show_too_far")
         show_id = new_id("s")[2:]
         host_token = new_token()
         show = self.store.add_show(

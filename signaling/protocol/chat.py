@@ -22,19 +22,26 @@ def _chat_text(msg: dict) -> str:
         raise ApiError("bad_request", "'text' must be a string")
     text = text.strip()
     if not is_clean_text(text):
-        raise ApiError("bad_request", "This message has characters that cannot be shown.")
+        raise ApiError("bad_request", "This message has characters that cannot be shown.", "chat_unprintable")
     if not text:
-        raise ApiError("bad_request", "This message is empty.")
+        raise ApiError("bad_request", "This message is empty.", "chat_empty")
     most = LIMITS["chat"]
     if len(text) > most:
-        raise ApiError("bad_request", f"A message can be at most {most} characters; this has {len(text)}.")
+        raise ApiError("bad_request", f"A message can be at most {most} characters; this has {len(text)}.",
+                       "chat_too_long", max=most, length=len(text))
     return text
 
 
 async def chat(room: Room, me: Participant, msg: dict) -> None:
     if me.chat_muted:
-        raise ApiError("forbidden", "A moderator muted you in chat: your messages are not sent.")
+        raise ApiError(
+            "forbidden", "A moderator muted you in chat: your messages are not sent.",
+            "chat_muted",
+        )
     text = _chat_text(msg)
     if not room.chat_limit.allow(me.participant_id):
-        raise ApiError("rate_limited", "Slow down: at most 5 messages in 10 seconds.")
+        raise ApiError(
+            "rate_limited", "Slow down: at most 5 messages in 10 seconds.",
+            "chat_rate", count=5, seconds=10,
+        )
     room.add_chat(me, room.word_filter.clean(text))

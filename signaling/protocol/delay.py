@@ -15,7 +15,8 @@ MIN_S, MAX_S = 5, 30
 async def broadcast_delay(room: Room, me: Participant, msg: dict) -> None:
     seconds = number_field(msg, "seconds", lo=0, hi=MAX_S)
     if 0 < seconds < MIN_S:
-        raise ApiError("bad_request", f"A broadcast delay is 0 (none) or {MIN_S} to {MAX_S} seconds.")
+        raise ApiError("bad_request", f"A broadcast delay is 0 (none) or {MIN_S} to {MAX_S} seconds.",
+                       "delay_range", min=MIN_S, max=MAX_S)
     room.set_broadcast_delay(float(seconds))
     room.save_settings()
     room.audit(me, "broadcast_delay", None, {"seconds": seconds})

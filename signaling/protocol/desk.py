@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def _track(room: Room, msg: dict) -> Track:
     track = room.music.library.get(id_field(msg, "track_id"))
     if track is None:
-        raise ApiError("not_found", "no such track in the library")
+        raise ApiError("not_found", "no such track in the library", "track_gone")
     return track
 
 
@@ -27,7 +27,7 @@ async def queue_add(room: Room, me: Participant, msg: dict) -> None:
 
 async def queue_remove(room: Room, me: Participant, msg: dict) -> None:
     if not room.music.queue_remove(id_field(msg, "entry_id")):
-        raise ApiError("not_found", "no such queue entry")
+        raise ApiError("not_found", "no such queue entry", "queue_entry_gone")
 
 
 async def queue_move(room: Room, me: Participant, msg: dict) -> None:
@@ -35,7 +35,7 @@ async def queue_move(room: Room, me: Participant, msg: dict) -> None:
     if not isinstance(index, int):
         raise ApiError("bad_request", "'index' must be an integer")
     if not room.music.queue_move(id_field(msg, "entry_id"), index):
-        raise ApiError("not_found", "no such queue entry")
+        raise ApiError("not_found", "no such queue entry", "queue_entry_gone")
 
 
 async def skip(room: Room, me: Participant, msg: dict) -> None:

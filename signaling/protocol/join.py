@@ -63,7 +63,8 @@ def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, a
     """Who joins ``room`` with ``name`` and ``token`` from ``address`` (here or through another worker)."""
     name = name.strip()
     if not 1 <= len(name) <= LIMITS["name"] or not is_clean_text(name):
-        raise ApiError("bad_request", f"Your name must be 1 to {LIMITS['name']} characters of plain text.")
+        raise ApiError("bad_request", f"Your name must be 1 to {LIMITS['name']} characters of plain text.",
+                       "name_invalid", max=LIMITS["name"])
     if not registry.join_limit.allow(address):
         raise ApiError("rate_limited", "too many joins from this address; try again shortly")
     me, present = _join_identity(room, registry, name, token, address)

@@ -67,7 +67,8 @@ async def demote(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "demote")
     if target.role not in ("speaker", "moderator") and not target.screening:
-        raise ApiError("conflict", f"{target.name} is not a speaker or moderator")
+        raise ApiError("conflict", f"{target.name} is not a speaker or moderator",
+                       "not_on_stage", name=target.name)
     await set_role(room, target, "listener")
     room.audit(me, "demote", target)
 
@@ -76,7 +77,8 @@ async def make_moderator(room: Room, me: Participant, msg: dict) -> None:
     target = target_of(room, msg)
     permissions.check_on(me, target, "make_moderator")
     if target.role == "moderator":
-        raise ApiError("conflict", f"{target.name} is already a moderator")
+        raise ApiError("conflict", f"{target.name} is already a moderator",
+                       "already_moderator", name=target.name)
     if not target.on_stage:  # a new moderator's mic starts closed: they open it when ready
         set_mute(room, target, True, "self")
     await set_role(room, target, "moderator")

@@ -1,10 +1,15 @@
-// HTTP helpers for the OnAir API. Errors come back as {"error": {"code", "message"}}.
+// HTTP helpers for the OnAir API. Errors come back as {"error": {"code", "message", "reason"?, "params"?}}:
+// a page shows one with i18n.js errorText(err), in its own language (`message` is the server's English).
+
+export { spell } from './when.js';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, reason = null, params = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.reason = reason;
+    this.params = params;
   }
 }
 
@@ -32,6 +37,8 @@ export async function api(path, { method = 'GET', body, token } = {}) {
       res.status,
       (err && err.code) || `http_${res.status}`,
       (err && err.message) || `Request failed (${res.status})`,
+      (err && typeof err.reason === 'string' && err.reason) || null,
+      (err && err.params && typeof err.params === 'object' && err.params) || {},
     );
   }
   return data;
@@ -81,12 +88,4 @@ export function applyLimits(limits, fields) {
     const el = document.querySelector(selector);
     if (el && limits[key]) el.maxLength = limits[key];
   }
-}
-
-/** "5 minutes", "1 minute", "45 seconds": a wait, for people. */
-export function spell(seconds) {
-  const s = Math.max(0, Math.round(Number(seconds) || 0));
-  if (s < 90) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.round(s / 60);
-  return `${m} minute${m === 1 ? '' : 's'}`;
 }

@@ -1,17 +1,19 @@
 // Leaving on purpose, and telling listeners about it. The host's "Leave" asks first:
 // leave and let the show go on (everyone is told the host stepped away and how long
 // the show waits), end it, or stay. A host whose connection dropped is "reconnecting".
-import { api, spell } from './api.js';
+import { api } from './api.js';
+import { t } from './i18n.js';
 import { $ } from './util.js';
+import { spell } from './when.js';
 
 /** The banner listeners read while no host is here; '' when there is nothing to say. */
 export function hostAwayText(away, musicPlaying) {
   if (!away) return '';
-  if (!away.stepped) return `The host is reconnecting…${musicPlaying ? ' The music keeps playing.' : ''}`;
+  const music = musicPlaying ? '_music' : '';
+  if (!away.stepped) return t(`room.away.reconnecting${music}`);
   const left = Math.max(0, (away.until - Date.now()) / 1000);
-  const wait = away.waitS > 0
-    ? ` The show waits up to ${spell(left)} for them to come back.` : '';
-  return `The host stepped away.${wait}${musicPlaying ? ' The music keeps playing.' : ''}`;
+  if (away.waitS > 0) return t(`room.away.stepped_wait${music}`, { wait: spell(left) });
+  return t(`room.away.stepped${music}`);
 }
 
 /** `host_away` from the server: the host left on purpose. */
@@ -42,8 +44,7 @@ export function leaveDialog(hooks) {
   });
   return () => {
     const grace = hooks.graceS();
-    $('#leave-detail').textContent = 'Listeners keep hearing the music and are told you stepped away. '
-      + `The show waits ${spell(grace)} for you; come back with your host link or this page.`;
+    $('#leave-detail').textContent = t('room.leave.detail_wait', { wait: spell(grace) });
     dialog.showModal();
     $('#leave-stay').focus();
   };

@@ -1,16 +1,12 @@
 // The chat log. Message text goes in with textContent only. Each line carries its
 // author's role badge (host, moderator, guest), so nobody passes for the host.
+import { formatDate, t } from './i18n.js';
 import { h } from './util.js';
 
 const MAX_SHOWN = 200;
-const BADGE = { host: 'Host', moderator: 'Moderator', speaker: 'Guest' };
+const BADGE = { host: 'room.chat.badge.host', moderator: 'room.chat.badge.moderator', speaker: 'room.chat.badge.speaker' };
 
-function timeOf(msg) {
-  const d = msg.at ? new Date(msg.at) : null;
-  return d && !Number.isNaN(d.getTime())
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : '';
-}
+const timeOf = (msg) => (msg.at ? formatDate(msg.at, { hour: '2-digit', minute: '2-digit' }) : '');
 
 export class ChatView {
   /** onActions(message): open the actions for one message (delete, report). */
@@ -46,7 +42,7 @@ export class ChatView {
     const more = h('button', {
       className: 'small subtle msg-actions', text: '⋯',
       attrs: { type: 'button', 'aria-haspopup': 'dialog',
-        'aria-label': mine ? 'Actions for message from you' : `Actions for message from ${msg.name ?? ''}` },
+        'aria-label': mine ? t('room.chat.actions_mine') : t('room.chat.actions', { name: msg.name ?? '' }) },
       on: { click: () => this.onActions(msg) },
     });
     const badge = BADGE[msg.role];
@@ -54,9 +50,9 @@ export class ChatView {
       className: `chat-msg${mine ? ' mine' : ''}${badge ? ` staff ${msg.role}` : ''}`,
       dataset: { messageId: msg.message_id, role: msg.role || '' },
     },
-    h('span', { className: 'who', text: msg.name ?? '' }),
-    badge ? h('span', { className: `badge ${msg.role}`, text: badge }) : null,
-    h('span', { className: 'text', text: msg.text ?? '' }),
+    h('span', { className: 'who', text: msg.name ?? '', attrs: { translate: 'no' } }),
+    badge ? h('span', { className: `badge ${msg.role}`, text: t(badge) }) : null,
+    h('span', { className: 'text', text: msg.text ?? '', attrs: { translate: 'no' } }),
     h('time', { className: 'when', text: timeOf(msg), attrs: msg.at ? { datetime: msg.at } : {} }),
     more);
     this.log.append(item);

@@ -2,6 +2,7 @@
 // media, socket and the few actions the controls need.
 import { api } from './api.js';
 import { leaveDialog } from './away.js';
+import { errorText, t } from './i18n.js';
 import { describeError } from './signal.js';
 import { $, show, store, tabStore } from './util.js';
 import { chatError, confirmTwice, notice, showView } from './view.js';
@@ -13,7 +14,7 @@ async function sendChat(app, ev) {
   if (!text) return;
   const max = app.config().max_chat_length;
   if (text.length > max) {
-    chatError(`Messages can be at most ${max} characters.`);
+    chatError(t('room.chat.too_long', { max }));
     return;
   }
   input.value = '';
@@ -21,7 +22,7 @@ async function sendChat(app, ev) {
   try {
     await app.signal.request({ type: 'chat', text });
   } catch (err) {
-    chatError(err.code === 'disconnected' ? 'Not connected: the message was not sent.' : describeError(err));
+    chatError(err.code === 'disconnected' ? t('room.chat.not_sent') : describeError(err));
     if (!input.value) input.value = text;
   }
 }
@@ -31,7 +32,7 @@ async function endShow(app) {
     await api(`/api/rooms/${encodeURIComponent(app.roomId)}`, { method: 'DELETE', token: store.get(app.KEYS.host) });
     app.finish('ended');
   } catch (err) {
-    notice(`Could not end the show: ${err.message}`);
+    notice(t('room.end.failed', { error: errorText(err) }));
   }
 }
 
@@ -41,7 +42,7 @@ export function wireControls(app) {
     ev.preventDefault();
     const name = $('#join-name').value.trim();
     $('#join-error').hidden = true;
-    if (!name) { app.joinFailed('Enter the name others will see.'); $('#join-name').focus(); return; }
+    if (!name) { app.joinFailed(t('room.join.need_name')); $('#join-name').focus(); return; }
     store.set(app.KEYS.name, name);
     state.name = name;
     state.final = null;
@@ -67,13 +68,12 @@ export function wireControls(app) {
     state.leavingStage = true;
     act({ type: 'demote', participant_id: state.me });
   });
-  confirmTwice($('#end-button'), 'Really end the show?', () => endShow(app));
+  confirmTwice($('#end-button'), t('room.end.confirm'), () => endShow(app));
 
   // In the audience: call in.
   $('#hand-button').addEventListener('click', () => {
     const up = !!(app.self() && app.self().hand_raised);
-    const raised = app.staffHere() ? 'Hand raised. The host sees you in the call-in queue.'
-      : 'Hand raised. The host is not here right now: they will see you in the call-in queue when they are back.';
+    const raised = t(app.staffHere() ? 'room.hand.raised' : 'room.hand.raised_host_away');
     act({ type: up ? 'lower_hand' : 'raise_hand' }, up ? '' : raised);
   });
 

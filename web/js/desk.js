@@ -3,7 +3,7 @@
 // library (library.js) and uploads (upload.js). The queue is queue.js, the
 // now-playing bar nowplaying.js; this module sends what they ask for.
 import { LibraryView } from './library.js';
-import { describeError } from './signal.js';
+import { errorText, formatNumber, t } from './i18n.js';
 import { UploadView } from './upload.js';
 import { $, show } from './util.js';
 
@@ -21,7 +21,8 @@ export class Desk {
     this.gainSentAt = 0;
     this.library = new LibraryView({
       add: (track) => this.queueAdd(track), token: hooks.token, limits: hooks.limits,
-      edited: (track) => this.status(`Saved: ${track.title}${track.artist ? ` by ${track.artist}` : ''}.`),
+      edited: (track) => this.status(track.artist ? t('desk.saved_by', { title: track.title, artist: track.artist })
+        : t('desk.saved', { title: track.title })),
     });
     this.upload = new UploadView({
       token: hooks.token,
@@ -35,8 +36,8 @@ export class Desk {
     const gain = $('#music-gain');
     gain.addEventListener('input', () => { this.showGain(); this.sendGainSoon(); });
     gain.addEventListener('change', () => this.sendGain());
-    $('#crossfade').addEventListener('change', (ev) => this.setting(ev.target, 'crossfade', 'seconds', 0, 20, 's'));
-    $('#ducking').addEventListener('change', (ev) => this.setting(ev.target, 'ducking', 'db', 0, 40, 'dB'));
+    $('#crossfade').addEventListener('change', (ev) => this.setting(ev.target, 'crossfade', 'seconds', 0, 20));
+    $('#ducking').addEventListener('change', (ev) => this.setting(ev.target, 'ducking', 'db', 0, 40));
   }
 
   /** Show the desk to hosts and moderators only. */
@@ -57,7 +58,7 @@ export class Desk {
       await this.hooks.request(msg);
       if (doneText !== undefined) this.status(doneText);
     } catch (err) {
-      this.status(describeError(err), true);
+      this.status(errorText(err), true);
       throw err;
     }
   }
@@ -65,7 +66,7 @@ export class Desk {
   // ---- transport ----------------------------------------------------------
 
   async transport(type, args = {}) {
-    const text = { play: 'Starting the music…', pause: 'Pausing…', skip: 'Skipping…', seek: 'Seeking…' }[type];
+    const text = t(`desk.transport.${type}`);
     this.setBusy(+1);
     this.status(text);
     try {
@@ -89,8 +90,8 @@ export class Desk {
   // ---- the queue ------------------------------------------------------------
 
   queueAdd(track) {
-    const title = track.title || 'the track';
-    return this.send({ type: 'queue_add', track_id: track.track_id }, `Queued ${title}.`);
+    const done = track.title ? t('desk.queued', { title: track.title }) : t('desk.queued_untitled');
+    return this.send({ type: 'queue_add', track_id: track.track_id }, done);
   }
 
   queueMove(entry, index) {
@@ -98,8 +99,9 @@ export class Desk {
   }
 
   queueRemove(entry) {
-    const title = (entry.track && entry.track.title) || 'the track';
-    return this.send({ type: 'queue_remove', entry_id: entry.entry_id }, `Removed ${title} from the queue.`)
+    const title = entry.track && entry.track.title;
+    const done = title ? t('desk.removed', { title }) : t('desk.removed_untitled');
+    return this.send({ type: 'queue_remove', entry_id: entry.entry_id }, done)
       .catch(() => {});
   }
 
@@ -121,7 +123,7 @@ export class Desk {
   }
 
   showGain() {
-    $('#music-gain-value').textContent = `${$('#music-gain').value}%`;
+    $('#music-gain-value').textContent = formatNumber(Number($('#music-gain').value) / 100, { style: 'percent' });
   }
 
   sendGainSoon() {
@@ -138,15 +140,14 @@ export class Desk {
     this.send({ type: 'music_gain', gain }, '').catch(() => {});
   }
 
-  setting(input, type, field, lo, hi, unit) {
+  setting(input, type, field, lo, hi) {
     const v = Number(input.value);
     if (input.value === '' || !Number.isFinite(v) || v < lo || v > hi) {
-      this.status(`Enter a number from ${lo} to ${hi} ${unit}.`, true);
+      this.status(t(`desk.${type}.range`, { lo, hi }), true);
       input.setAttribute('aria-invalid', 'true');
       return;
     }
     input.removeAttribute('aria-invalid');
-    const what = type === 'crossfade' ? `Crossfade: ${v} s` : `Ducking: ${v} dB`;
-    this.send({ type, [field]: v }, `${what}.`).catch(() => {});
+    this.send({ type, [field]: v }, t(`desk.${type}.set`, { value: v })).catch(() => {});
   }
 }

@@ -3,6 +3,7 @@
 // caller" button (`talkback` on while held, off on release), "Put on air"
 // (`promote`) and "Send back" (`demote`). Rows are kept across renders, so a
 // button held down is never replaced under the pointer.
+import { t } from './i18n.js';
 import { $, h } from './util.js';
 
 const SILENT = 127; // RFC 6464: 0 loudest, 127 silence
@@ -46,7 +47,7 @@ export class GreenRoomView {
 
   row(p) {
     const pid = p.participant_id;
-    const talk = button('Talk to caller', `Talk to caller: ${p.name}`, `${pid}:talk`, null);
+    const talk = button(t('desk.greenroom.talk'), t('desk.greenroom.talk_label', { name: p.name }), `${pid}:talk`, null);
     talk.setAttribute('aria-pressed', 'false');
     talk.addEventListener('pointerdown', (ev) => { ev.preventDefault(); this.startTalking(pid, talk); });
     talk.addEventListener('keydown', (ev) => {
@@ -55,14 +56,16 @@ export class GreenRoomView {
     talk.addEventListener('keyup', (ev) => { if (ev.key === ' ' || ev.key === 'Enter') this.stopTalking(); });
     talk.addEventListener('contextmenu', (ev) => ev.preventDefault()); // a long press on a phone
     return h('li', { className: 'person caller', dataset: { participantId: pid } },
-      h('span', { className: 'name', text: p.name }),
-      h('span', { className: 'badge screening', text: 'green room' }),
-      h('div', { className: 'meter', attrs: { role: 'img', 'aria-label': `${p.name}'s level` } },
+      h('span', { className: 'name', text: p.name, attrs: { translate: 'no' } }),
+      h('span', { className: 'badge screening', text: t('desk.greenroom.badge') }),
+      h('div', { className: 'meter', attrs: { role: 'img', 'aria-label': t('desk.greenroom.level', { name: p.name }) } },
         h('div', { className: 'meter-bar', dataset: { levelFor: pid } })),
       h('span', { className: 'actions' },
         talk,
-        button('Put on air', `Put on air: ${p.name}`, `${pid}:air`, () => this.actions.promote(pid), 'primary'),
-        button('Send back', `Send back: ${p.name}`, `${pid}:back`, () => this.actions.demote(pid))));
+        button(t('desk.greenroom.air'), t('desk.greenroom.air_label', { name: p.name }), `${pid}:air`,
+          () => this.actions.promote(pid), 'primary'),
+        button(t('desk.greenroom.back'), t('desk.greenroom.back_label', { name: p.name }), `${pid}:back`,
+          () => this.actions.demote(pid))));
   }
 
   startTalking(pid, el) {

@@ -1,6 +1,8 @@
 // The host link: /r/{room_id}#host=<host_token>. A URL fragment never reaches a
 // server or its logs; opening the link on another device makes that browser the
-// host (the older session is replaced, close 4009).
+// host (the older session is replaced, close 4009). Its words are in the catalog domain "when"
+// (a page showing a host link loads it: initI18n(..., 'when')).
+import { t } from './i18n.js';
 
 /** Take a host token from the URL fragment into storage, and clear the fragment from the address bar. */
 export function adoptHostLink(store, key) {
@@ -24,13 +26,16 @@ export function renderHostLink(box, roomId, token) {
   field.value = hostLink(roomId, token);
   const button = box.querySelector('button');
   const status = box.querySelector('[role=status]');
-  button.onclick = async () => {
-    try {
-      await navigator.clipboard.writeText(field.value);
-      status.textContent = 'Copied. Keep it secret: whoever has it runs the show.';
-    } catch {
-      field.select();
-      status.textContent = 'Select the link and copy it (Ctrl+C).';
-    }
-  };
+  button.onclick = () => copyLink(field, status);
+}
+
+/** Copy the link in `field` to the clipboard (or select it for Ctrl+C) and say so in `status`. */
+export async function copyLink(field, status) {
+  try {
+    await navigator.clipboard.writeText(field.value);
+    status.textContent = t('when.link_copied');
+  } catch {
+    field.select();
+    status.textContent = t('when.link_copy_by_hand');
+  }
 }

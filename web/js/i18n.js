@@ -9,6 +9,7 @@ import { store } from './util.js';
 export const LANGUAGES = { en: 'English', es: 'Español' };
 const STORE_KEY = 'onair.lang';
 let current = 'en';
+let locale = 'en'; // for Intl: the browser's own tag when it speaks the page's language (es-MX, en-GB)
 let messages = {};
 
 /** The language to speak: the remembered choice, else the browser's, else English. */
@@ -27,6 +28,8 @@ export const language = () => current;
 /** Load the catalogs of `domains` ('common' always) and translate the static page. */
 export async function initI18n(...domains) {
   current = pickLanguage();
+  locale = (navigator.languages || [navigator.language])
+    .find((tag) => String(tag || '').toLowerCase().split('-')[0] === current) || current;
   const names = ['common', ...domains.filter((d) => d !== 'common')];
   const catalogs = await Promise.all(names.map(async (name) => {
     try {
@@ -50,7 +53,7 @@ export async function initI18n(...domains) {
 export function t(key, params = {}) {
   let text = messages[key];
   if (text && typeof text === 'object') {
-    const form = new Intl.PluralRules(current).select(Number(params.count) || 0);
+    const form = new Intl.PluralRules(locale).select(Number(params.count) || 0);
     text = text[form] ?? text.other;
   }
   if (typeof text !== 'string') {
@@ -109,13 +112,13 @@ export function errorText(error) {
 
 /** Numbers, in the page's language. */
 export function formatNumber(value, options = {}) {
-  return new Intl.NumberFormat(current, options).format(value);
+  return new Intl.NumberFormat(locale, options).format(value);
 }
 
 /** A date/time in the page's language and the visitor's zone (Intl.DateTimeFormat options). */
 export function formatDate(date, options) {
   const d = date instanceof Date ? date : new Date(date);
-  return Number.isFinite(d.getTime()) ? new Intl.DateTimeFormat(current, options).format(d) : '';
+  return Number.isFinite(d.getTime()) ? new Intl.DateTimeFormat(locale, options).format(d) : '';
 }
 
 /** A <time> element showing `date` as `options` say (the catalog test knows Intl made it). */

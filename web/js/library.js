@@ -1,6 +1,7 @@
 // The desk's library search: GET /api/tracks as you type (debounced), the
 // newest answer wins, "More results" pages on. Each result can be queued.
 import { api } from './api.js';
+import { errorText, t } from './i18n.js';
 import { editTrack } from './trackedit.js';
 import { $, fmtTime, h } from './util.js';
 
@@ -52,7 +53,7 @@ export class LibraryView {
     const seq = ++this.seq;
     const q = this.query;
     const status = $('#library-status');
-    status.textContent = q ? `Searching for “${q}”…` : 'Loading the library…';
+    status.textContent = q ? t('desk.library.searching', { q }) : t('desk.library.loading');
     $('#library-more').disabled = true;
     const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
     if (q) params.set('q', q);
@@ -61,7 +62,7 @@ export class LibraryView {
       page = await api(`/api/tracks?${params}`);
     } catch (err) {
       if (seq !== this.seq) return;
-      status.textContent = `Could not search the library: ${err.message}`;
+      status.textContent = t('desk.library.failed', { why: errorText(err) });
       $('#library-more').disabled = false;
       return;
     }
@@ -76,19 +77,20 @@ export class LibraryView {
     $('#library-more').hidden = !more;
     $('#library-more').disabled = false;
     const n = this.results.length;
-    const count = `${n}${more ? '+' : ''} track${n === 1 ? '' : 's'}`;
-    status.textContent = n ? (q ? `${count} for “${q}”` : `${count} in the library`)
-      : q ? `No tracks match “${q}”.` : 'The library is empty: upload a track.';
+    const key = `desk.library.${more ? 'more_' : ''}${q ? 'found' : 'listed'}`;
+    status.textContent = n ? t(key, { count: n, q })
+      : q ? t('desk.library.none', { q }) : t('desk.library.empty');
   }
 
   // The buttons show the first words of their names ("Add" of "Add Low Tide to the queue"):
   // what is seen is what voice control users say.
   item(track) {
-    const title = track.title || 'Untitled';
+    const title = track.title || t('desk.untitled');
     const meta = [track.artist, track.album, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
-    const label = `Add ${title} to the queue`;
+    const label = t('desk.library.add_label', { title });
+    const add = t('desk.library.add');
     const button = h('button', {
-      className: 'small', text: 'Add',
+      className: 'small', text: add,
       attrs: { type: 'button', 'aria-label': label },
       dataset: { key: `lib:${track.track_id}` },
     });
@@ -96,21 +98,21 @@ export class LibraryView {
       button.disabled = true;
       try {
         await this.add(track);
-        button.textContent = 'Queued ✓';
-        button.setAttribute('aria-label', `Queued ${title}`);
-        setTimeout(() => { button.textContent = 'Add'; button.setAttribute('aria-label', label); }, 2500);
+        button.textContent = t('desk.library.queued');
+        button.setAttribute('aria-label', t('desk.library.queued_label', { title }));
+        setTimeout(() => { button.textContent = add; button.setAttribute('aria-label', label); }, 2500);
       } catch { /* the desk shows why */ } finally {
         button.disabled = false;
       }
     });
     const edit = h('button', {
-      className: 'small subtle-ink', text: 'Edit',
-      attrs: { type: 'button', 'aria-label': `Edit ${title}` }, dataset: { key: `edit:${track.track_id}` },
+      className: 'small subtle-ink', text: t('desk.library.edit'),
+      attrs: { type: 'button', 'aria-label': t('desk.library.edit_label', { title }) }, dataset: { key: `edit:${track.track_id}` },
     });
     const row = h('li', { className: 'track', dataset: { trackId: track.track_id } },
       h('span', { className: 'track-text' },
-        h('span', { className: 'track-title', text: title }),
-        h('span', { className: 'muted small', text: meta })),
+        h('span', { className: 'track-title', text: title, attrs: track.title ? { translate: 'no' } : {} }),
+        h('span', { className: 'muted small', text: meta, attrs: { translate: 'no' } })),
       button, edit);
     edit.addEventListener('click', () => this.edit(row, track));
     return row;

@@ -1,12 +1,21 @@
 // The page's media: the `sub` connection (music and voices), the `pub`
 // connection with the microphone while on stage, clock sync and `stats`.
 import { loadConfig } from './api.js';
+import { t } from './i18n.js';
 import { Mic } from './mic.js';
 import { Publisher } from './publisher.js';
 import { turnExpiresSoon } from './rtc.js';
 import { describeQuality, outputLatencyMs, sampleSub, statsMessage } from './stats.js';
 import { Subscriber } from './subscriber.js';
 import { $, show } from './util.js';
+
+/** Why the microphone cannot be used, for people: the browser's own words only as a last resort. */
+function micProblem(err) {
+  const known = { NotAllowedError: 'denied', SecurityError: 'denied', NotFoundError: 'none', NotReadableError: 'busy' };
+  const why = known[err && err.name];
+  if (err && err.code === 'insecure') return t('room.mic.insecure');
+  return why ? t(`room.mic.unavailable_${why}`) : t('room.mic.unavailable', { error: (err && err.message) || '' });
+}
 
 export class Media {
   /**
@@ -84,7 +93,7 @@ export class Media {
       .catch((err) => {
         if (s !== this.sub) return;
         console.error('sub offer failed', err);
-        this.hooks.onBroken('Audio setup failed; reconnecting…');
+        this.hooks.onBroken(t('room.media.sub_failed'));
       });
   }
 
@@ -114,7 +123,7 @@ export class Media {
       onState: (s) => {
         if (this.pub !== p) return;
         this.hooks.onPubState(s);
-        if (s === 'failed') this.hooks.onBroken('The microphone link failed; reconnecting…');
+        if (s === 'failed') this.hooks.onBroken(t('room.media.pub_failed'));
       },
     });
     this.pub = p;
@@ -127,7 +136,7 @@ export class Media {
     } catch (err) {
       if (this.pub !== p) return;
       this.hooks.onPubState('no microphone');
-      this.hooks.notice(`Microphone unavailable: ${err.message}`);
+      this.hooks.notice(micProblem(err));
     }
   }
 
@@ -141,7 +150,7 @@ export class Media {
 
   handleAnswer(msg) {
     if (msg.pc !== 'pub' || !this.pub) return;
-    this.pub.handleAnswer(msg.sdp).catch((err) => this.hooks.notice(`Microphone link failed: ${err.message}`));
+    this.pub.handleAnswer(msg.sdp).catch(() => this.hooks.notice(t('room.media.answer_failed')));
   }
 
   /** Was this `error` the server refusing our pub offer? */

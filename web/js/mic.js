@@ -23,7 +23,7 @@ export class Mic {
   async open() {
     if (this.stream) return this.track;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw new Error('This browser cannot use a microphone here (it needs HTTPS).');
+      throw Object.assign(new Error('This browser cannot use a microphone here (it needs HTTPS).'), { code: 'insecure' });
     }
     this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
     if (this.ctx) {

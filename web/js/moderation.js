@@ -2,9 +2,11 @@
 // moderators mute in chat, remove, remove and ban, delete messages; everyone
 // reports a person or a message; authors delete their own messages.
 // Destructive steps ask in the sheet itself, never with alert()/confirm().
-import { describeError } from './signal.js';
-import { ROLE_LABEL } from './stage.js';
+import { errorText, t } from './i18n.js';
+import { roleLabel } from './stage.js';
 import { $, h } from './util.js';
+
+const userText = (text) => h('span', { text, attrs: { translate: 'no' } }); // a name: the person's own
 
 export class Moderation {
   /**
@@ -26,13 +28,14 @@ export class Moderation {
 
   // ---- the sheet --------------------------------------------------------------
 
+  /** `title`: text from the catalog, or a node (a person's name, kept as they wrote it). */
   show(subject, title, ...content) {
     if (!this.dialog.open) {
       this.opener = document.activeElement;
       this.openerKey = this.opener && this.opener.dataset ? this.opener.dataset.key : undefined;
     }
     this.subject = subject;
-    $('#sheet-title').textContent = title;
+    $('#sheet-title').replaceChildren(title);
     this.body.replaceChildren(...content,
       h('p', { className: 'error small sheet-error', attrs: { role: 'alert' } }));
     if (!this.dialog.open) this.dialog.showModal();
@@ -53,9 +56,10 @@ export class Moderation {
     if (again) again.focus();
   }
 
+  /** A refusal (or a text of ours) in the sheet. */
   fail(err) {
     const el = this.body.querySelector('.sheet-error');
-    if (el) el.textContent = describeError(err);
+    if (el) el.textContent = typeof err === 'string' ? err : errorText(err);
   }
 
   /** A button that runs `run()`; errors stay in the sheet, success closes it with `done`. */
@@ -76,7 +80,7 @@ export class Moderation {
     return b;
   }
 
-  closeButton(text = 'Close') {
+  closeButton(text = t('desk.mod.close')) {
     return h('button', { className: 'subtle', text, attrs: { type: 'button' }, on: { click: () => this.close() } });
   }
 
@@ -92,58 +96,61 @@ export class Moderation {
 
   openPerson(id) {
     const p = this.ctx.person(id);
-    if (!p) { this.ctx.notice('That person has left.'); return; }
+    if (!p) { this.ctx.notice(t('desk.mod.person_gone')); return; }
     const me = this.ctx.me();
     const send = (msg) => this.ctx.request({ ...msg, participant_id: id });
     const buttons = [];
     if (this.canModerate && id !== me && p.role !== 'host') {
       if (p.role === 'listener') {
-        buttons.push(this.action('Bring on air', () => send({ type: 'promote' }), { done: `${p.name} is on air.` }));
+        buttons.push(this.action(t('desk.mod.promote'), () => send({ type: 'promote' }),
+          { done: t('desk.mod.promoted', { name: p.name }) }));
       } else {
         buttons.push(
-          this.action(p.muted ? 'Unmute voice' : 'Mute voice', () => send({ type: 'mute', muted: !p.muted })),
-          this.action('Send back to the audience', () => send({ type: 'demote' }),
-            { done: `${p.name} is back in the audience.` }),
+          this.action(t(p.muted ? 'desk.mod.unmute' : 'desk.mod.mute'), () => send({ type: 'mute', muted: !p.muted })),
+          this.action(t('desk.mod.demote'), () => send({ type: 'demote' }),
+            { done: t('desk.mod.demoted', { name: p.name }) }),
         );
       }
       if (this.ctx.role() === 'host' && p.role !== 'moderator') {
-        buttons.push(this.action('Make moderator', () => send({ type: 'make_moderator' }),
-          { done: `${p.name} is a moderator now.` }));
+        buttons.push(this.action(t('desk.mod.make_moderator'), () => send({ type: 'make_moderator' }),
+          { done: t('desk.mod.made_moderator', { name: p.name }) }));
       }
       buttons.push(
-        this.action(p.chat_muted ? 'Allow in chat again' : 'Mute in chat',
+        this.action(t(p.chat_muted ? 'desk.mod.chat_allow' : 'desk.mod.chat_mute'),
           () => send({ type: 'mute_chat', muted: !p.chat_muted }),
-          { done: p.chat_muted ? `${p.name} may chat again.` : `${p.name} is muted in chat.` }),
-        h('button', { className: 'danger', text: 'Remove from the show…', attrs: { type: 'button' },
+          { done: t(p.chat_muted ? 'desk.mod.chat_allowed' : 'desk.mod.chat_muted', { name: p.name }) }),
+        h('button', { className: 'danger', text: t('desk.mod.kick_ask'), attrs: { type: 'button' },
           on: { click: () => this.confirmKick(p, false) } }),
-        h('button', { className: 'danger', text: 'Remove and ban…', attrs: { type: 'button' },
+        h('button', { className: 'danger', text: t('desk.mod.ban_ask'), attrs: { type: 'button' },
           on: { click: () => this.confirmKick(p, true) } }),
       );
     }
     if (id !== me) {
-      buttons.push(h('button', { text: `Report ${p.name}…`, attrs: { type: 'button' },
-        on: { click: () => this.openReport({ participant_id: id }, `Report ${p.name}`) } }));
+      buttons.push(h('button', { text: t('desk.mod.report_person', { name: p.name }), attrs: { type: 'button' },
+        on: { click: () => this.openReport({ participant_id: id }, t('desk.mod.report_person_title', { name: p.name })) },
+      }));
     }
-    const facts = [ROLE_LABEL[p.role] || p.role, p.muted ? 'voice muted' : '', p.chat_muted ? 'muted in chat' : '',
-      p.hand_raised ? 'hand raised' : ''].filter(Boolean).join(' · ');
-    this.show({ kind: 'person', id }, p.name,
-      h('p', { className: 'muted small', text: facts }),
+    const facts = [roleLabel(p.role), p.muted ? t('desk.mod.fact_muted') : '',
+      p.chat_muted ? t('desk.mod.fact_chat_muted') : '', p.hand_raised ? t('desk.mod.fact_hand') : '']
+      .filter(Boolean).flatMap((fact, i) => (i ? [' · ', fact] : [fact])); // one message per text node
+    this.show({ kind: 'person', id }, userText(p.name),
+      h('p', { className: 'muted small' }, ...facts),
       h('div', { className: 'sheet-actions' }, ...buttons, this.closeButton()));
   }
 
   confirmKick(p, ban) {
     const reason = h('input', { attrs: { id: 'kick-reason', maxlength: '200', autocomplete: 'off' } });
-    const go = this.action(ban ? 'Remove and ban' : 'Remove', () => this.ctx.request({
+    const say = (what) => t(`desk.mod.${ban ? 'ban' : 'kick'}_${what}`, { name: p.name });
+    const go = this.action(say('go'), () => this.ctx.request({
       type: 'kick', participant_id: p.participant_id, ban, ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
-    }), { className: 'danger', done: ban ? `${p.name} was removed and banned.` : `${p.name} was removed.` });
-    this.show({ kind: 'person', id: p.participant_id }, ban ? `Remove and ban ${p.name}?` : `Remove ${p.name}?`,
-      h('p', { text: ban
-        ? `${p.name} leaves the show now and cannot join it again.`
-        : `${p.name} leaves the show now. They can join again.` }),
-      h('label', { text: 'Reason (optional, shown to them)', attrs: { for: 'kick-reason' } }),
+    }), { className: 'danger', done: say('done') });
+    this.show({ kind: 'person', id: p.participant_id }, say('title'),
+      h('p', { text: say('detail') }),
+      h('label', { text: t('desk.mod.kick_reason'), attrs: { for: 'kick-reason' } }),
       reason,
       h('div', { className: 'sheet-actions' }, go,
-        h('button', { text: 'Cancel', attrs: { type: 'button' }, on: { click: () => this.openPerson(p.participant_id) } })));
+        h('button', { text: t('desk.mod.cancel'), attrs: { type: 'button' },
+          on: { click: () => this.openPerson(p.participant_id) } })));
   }
 
   // ---- a message --------------------------------------------------------------
@@ -154,19 +161,26 @@ export class Moderation {
     const author = this.ctx.person(m.participant_id);
     const buttons = [];
     if (mine || this.canModerate) {
-      buttons.push(this.action('Delete message', () => this.ctx.request({ type: 'delete_message', message_id: m.message_id }),
-        { className: 'danger', done: 'Message deleted.' }));
+      buttons.push(this.action(t('desk.mod.delete_message'),
+        () => this.ctx.request({ type: 'delete_message', message_id: m.message_id }),
+        { className: 'danger', done: t('desk.mod.message_deleted') }));
     }
     if (!mine) {
-      buttons.push(h('button', { text: 'Report message…', attrs: { type: 'button' },
-        on: { click: () => this.openReport({ message_id: m.message_id }, `Report a message from ${m.name}`) } }));
+      buttons.push(h('button', { text: t('desk.mod.report_message'), attrs: { type: 'button' },
+        on: {
+          click: () => this.openReport({ message_id: m.message_id }, t('desk.mod.report_message_title', { name: m.name })),
+        },
+      }));
     }
     if (author && !mine) {
-      buttons.push(h('button', { text: `${m.name}…`, attrs: { type: 'button', 'aria-label': `More for ${m.name}` },
-        on: { click: () => this.openPerson(m.participant_id) } }));
+      buttons.push(h('button', {
+        attrs: { type: 'button', 'aria-label': t('desk.more_for', { name: m.name }) },
+        on: { click: () => this.openPerson(m.participant_id) },
+      }, userText(m.name), '…'));
     }
-    this.show({ kind: 'message', id: m.message_id }, mine ? 'Your message' : `Message from ${m.name}`,
-      h('blockquote', { className: 'quote', text: m.text }),
+    this.show({ kind: 'message', id: m.message_id },
+      mine ? t('desk.mod.your_message') : t('desk.mod.message_from', { name: m.name }),
+      h('blockquote', { className: 'quote', text: m.text, attrs: { translate: 'no' } }),
       h('div', { className: 'sheet-actions' }, ...buttons, this.closeButton()));
   }
 
@@ -175,22 +189,22 @@ export class Moderation {
   openReport(target, title) {
     const reason = h('textarea', { attrs: { id: 'report-reason', rows: '3', maxlength: '500', required: '' } });
     const form = h('form', { className: 'stack' },
-      h('p', { className: 'muted small', text: 'Reports go to the people who run this server. Say what happened.' }),
-      h('label', { text: 'What is wrong?', attrs: { for: 'report-reason' } }),
+      h('p', { className: 'muted small', text: t('desk.mod.report_help') }),
+      h('label', { text: t('desk.mod.report_what'), attrs: { for: 'report-reason' } }),
       reason,
       h('div', { className: 'sheet-actions' },
-        h('button', { className: 'primary', text: 'Send report', attrs: { type: 'submit' } }),
-        this.closeButton('Cancel')));
+        h('button', { className: 'primary', text: t('desk.mod.report_send'), attrs: { type: 'submit' } }),
+        this.closeButton(t('desk.mod.cancel'))));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const text = reason.value.trim();
-      if (!text) { this.fail({ message: 'Say briefly what is wrong.' }); reason.focus(); return; }
+      if (!text) { this.fail(t('desk.mod.report_empty')); reason.focus(); return; }
       const submit = form.querySelector('[type=submit]');
       submit.disabled = true;
       try {
         await this.ctx.request({ type: 'report', ...target, reason: text });
         this.close();
-        this.ctx.notice('Thank you. Your report was sent.');
+        this.ctx.notice(t('desk.mod.report_sent'));
       } catch (err) {
         this.fail(err);
       } finally {

@@ -4,14 +4,13 @@
 // music D later than the stage; the mixer states changes a tick ahead) waits
 // while the previous one plays on, so the bar follows what is heard.
 // Hosts and moderators get a seek slider over the bar.
+import { t } from './i18n.js';
 import { $, fmtTime } from './util.js';
 
 const TICK_MS = 250;
 const SEEK_SETTLE_MS = 300; // after the slider's last change, then one `seek`
 const SEEK_HOLD_MS = 1500; // at most, waiting for the `now_playing` it causes
-const STATE_TEXT = {
-  idle: '', playing: 'Playing', paused: 'Paused', starting: 'Starting…', loading: 'Loading…',
-};
+const stateText = (state) => (state === 'idle' ? '' : t(`room.np.${state}`));
 
 const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
 const valid = (np) => (np && np.track && Number.isFinite(Number(np.server_ms)) ? np : null);
@@ -141,22 +140,27 @@ export class NowPlayingView {
     p.dataset.state = state;
     p.dataset.trackId = track ? track.track_id || '' : '';
     $('#np-bar').style.width = dur ? `${((pos / dur) * 100).toFixed(2)}%` : '0';
-    setText($('#np-state'), STATE_TEXT[state]); // a live region: only real changes
+    setText($('#np-state'), stateText(state)); // a live region: only real changes
     $('#now-playing').dataset.state = state;
     if (!this.seeking) {
       setText($('#np-elapsed'), fmtTime(pos));
       this.seek.max = String(dur);
       this.seek.value = String(pos);
       this.seek.disabled = !track;
-      this.seek.setAttribute('aria-valuetext', `${fmtTime(pos)} of ${fmtTime(dur)}`);
+      this.seek.setAttribute('aria-valuetext', t('room.np.position', { pos: fmtTime(pos), dur: fmtTime(dur) }));
     }
   }
 
   showTrack(track) {
     this.shownTrack = track;
-    $('#np-title').textContent = track ? track.title || 'Untitled' : 'Nothing playing';
-    $('#np-artist').textContent = track && track.artist ? `by ${track.artist}` : '';
+    const title = $('#np-title');
+    title.textContent = track ? track.title || t('room.track.untitled') : t('room.np.nothing');
+    if (track && track.title) title.setAttribute('translate', 'no');
+    else title.removeAttribute('translate');
+    $('#np-artist').textContent = track && track.artist ? t('room.track.by_artist', { artist: track.artist }) : '';
     $('#np-duration').textContent = track ? fmtTime(track.duration_ms) : '0:00';
-    if (track) this.seek.setAttribute('aria-label', `Seek in ${track.title || 'the track'}`);
+    if (track) {
+      this.seek.setAttribute('aria-label', track.title ? t('room.np.seek_in', { title: track.title }) : t('room.np.seek'));
+    }
   }
 }

@@ -1,6 +1,7 @@
 // "Recently played": GET /api/rooms/{id}/playlog (the last plays, newest
 // first), fetched on joining and again shortly after each `now_playing`.
 import { api } from './api.js';
+import { t } from './i18n.js';
 import { $, h } from './util.js';
 import { clockTime } from './when.js';
 
@@ -46,9 +47,11 @@ export class RecentlyPlayed {
     },
     h('time', { className: 'when muted', text: clockTime(p.started_at), attrs: { datetime: p.started_at || '' } }),
     ' ',
-    h('span', { className: 'track-title', text: p.title || 'Untitled' }),
-    p.artist ? h('span', { className: 'muted', text: ` by ${p.artist}` }) : null,
-    p.ended_at ? null : h('span', { className: 'badge live', text: 'now' }))));
+    h('span', { className: 'track-title', text: p.title || t('room.track.untitled'), attrs: p.title ? { translate: 'no' } : {} }),
+    p.artist ? ' ' : null,
+    p.artist ? h('span', { className: 'muted', text: t('room.track.by_artist', { artist: p.artist }) }) : null,
+    p.ended_at ? null : ' ',
+    p.ended_at ? null : h('span', { className: 'badge live', text: t('room.played.now') }))));
     $('#played-empty').hidden = plays.length > 0;
   }
 }

@@ -1,6 +1,7 @@
 // "Up next": the room's queue, head first. Everyone sees it; hosts and
 // moderators move entries up and down and remove them (buttons, so the
 // keyboard reaches them; focus stays on the entry that moved).
+import { formatNumber, t } from './i18n.js';
 import { $, fmtTime, h } from './util.js';
 
 const LISTENER_SHOWN = 10;
@@ -34,28 +35,30 @@ export class QueueView {
     const shown = this.queue.slice(0, this.editable ? EDITOR_SHOWN : LISTENER_SHOWN);
     const items = shown.map((e, i) => this.item(e, i, this.queue.length));
     if (this.queue.length > shown.length) {
-      items.push(h('li', { className: 'muted small more', text: `and ${this.queue.length - shown.length} more` }));
+      items.push(h('li', { className: 'muted small more', text: t('desk.more', { count: this.queue.length - shown.length }) }));
     }
     list.replaceChildren(...items);
-    $('#queue-count').textContent = this.queue.length ? `(${this.queue.length})` : '';
+    $('#queue-count').textContent = this.queue.length ? `(${formatNumber(this.queue.length)})` : '';
     $('#queue-empty').hidden = this.queue.length > 0;
     if (focusKey !== undefined) this.refocus(list, focusKey, focusIndex);
   }
 
   item(entry, index, count) {
     const { track } = entry;
-    const title = track.title || 'Untitled';
+    const title = track.title || t('desk.untitled');
     const meta = [track.artist, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
     const li = h('li', { className: 'queue-item', dataset: { entryId: entry.entry_id, trackId: track.track_id || '' } },
       h('span', { className: 'q-text' },
-        h('span', { className: 'q-title', text: title }), ' ',
-        h('span', { className: 'muted small', text: meta })));
+        h('span', { className: 'q-title', text: title, attrs: track.title ? { translate: 'no' } : {} }), ' ',
+        h('span', { className: 'muted small', text: meta, attrs: { translate: 'no' } })));
     if (!this.editable) return li;
     const id = entry.entry_id;
     li.append(h('span', { className: 'actions' },
-      btn('↑', `Move ${title} up`, `${id}:up`, index === 0, () => this.actions.move(entry, index - 1)),
-      btn('↓', `Move ${title} down`, `${id}:down`, index === count - 1, () => this.actions.move(entry, index + 1)),
-      btn('Remove', `Remove ${title} from the queue`, `${id}:remove`, false, () => this.actions.remove(entry))));
+      btn('↑', t('desk.queue.up', { title }), `${id}:up`, index === 0, () => this.actions.move(entry, index - 1)),
+      btn('↓', t('desk.queue.down', { title }), `${id}:down`, index === count - 1,
+        () => this.actions.move(entry, index + 1)),
+      btn(t('desk.queue.remove'), t('desk.queue.remove_label', { title }), `${id}:remove`, false,
+        () => this.actions.remove(entry))));
     return li;
   }
 

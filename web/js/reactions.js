@@ -2,11 +2,13 @@
 // `reactions` {counts} at most twice a second, which float up over the card for
 // a moment. Fast taps past the server's rate (5 a second) are refused with
 // `rate_limited`: that is not news to whoever is tapping, so it is not shown.
+import { t } from './i18n.js';
 import { describeError } from './signal.js';
 import { $, h } from './util.js';
 
+/** The six reactions and the catalog name of each (room.react.<name>; <name>_label is its button). */
 export const EMOJI = [
-  ['👏', 'Applause'], ['❤️', 'Love'], ['🔥', 'Fire'], ['😂', 'Laughing'], ['🎉', 'Party'], ['🙌', 'Raised hands'],
+  ['👏', 'applause'], ['❤️', 'love'], ['🔥', 'fire'], ['😂', 'laughing'], ['🎉', 'party'], ['🙌', 'raised_hands'],
 ];
 const FLOAT_MS = 2200;
 
@@ -18,7 +20,7 @@ export class Reactions {
     this.total = new Map(); // emoji -> count seen since joining (for tests and curiosity)
     $('#reaction-buttons').replaceChildren(...EMOJI.map(([emoji, name]) => h('button', {
       className: 'react', text: emoji,
-      attrs: { type: 'button', 'aria-label': `${emoji} ${name}`, title: name },
+      attrs: { type: 'button', 'aria-label': t(`room.react.${name}_label`), title: t(`room.react.${name}`) },
       dataset: { emoji },
       on: { click: () => this.send(emoji) },
     })));

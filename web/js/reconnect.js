@@ -1,5 +1,6 @@
 // When the socket closes: end for good, rejoin, or retry with backoff; and the
 // "Reconnecting…" banner with its countdown and a "Retry now" button.
+import { t } from './i18n.js';
 import { $, show } from './util.js';
 
 const FINAL_CODES = { 4003: 'kicked', 4004: 'ended', 4009: 'replaced' };
@@ -60,8 +61,8 @@ export class Reconnector {
     const render = () => {
       const s = Math.max(0, Math.ceil((due - Date.now()) / 1000));
       $('#reconnect-text').textContent = s > 0
-        ? `Connection lost. Reconnecting in ${s} s…`
-        : 'Connection lost. Reconnecting…';
+        ? t('room.reconnect.in', { count: s })
+        : t('room.reconnect.lost');
     };
     render();
     show(banner, true);
@@ -72,14 +73,14 @@ export class Reconnector {
   /** "Retry now", or the browser came back online. */
   now() {
     this.cancel();
-    $('#reconnect-text').textContent = 'Reconnecting…';
+    $('#reconnect-text').textContent = t('room.reconnect.now');
     this.connect();
   }
 
   stopCountdown() {
     clearInterval(this.countdown);
     this.countdown = 0;
-    $('#reconnect-text').textContent = 'Reconnecting…';
+    $('#reconnect-text').textContent = t('room.reconnect.now');
   }
 
   cancel() {

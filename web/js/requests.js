@@ -3,19 +3,24 @@
 // the answer. Hosts and moderators see `requests` on the desk and accept (to
 // the end of the queue) or decline (`answer_request`).
 import { api } from './api.js';
+import { errorText, has, t } from './i18n.js';
 import { describeError } from './signal.js';
 import { $, fmtTime, h, keepFocus } from './util.js';
 
 const DEBOUNCE_MS = 250;
 const RESULTS = 8;
 export const NOTE_MAX = 140;
-const STATUS_TEXT = {
-  pending: 'is waiting for the host',
-  accepted: 'was accepted: it is in the queue',
-  declined: 'was declined this time',
+
+/** "Title by Artist", in the page's language. */
+const describe = (track) => {
+  const title = (track && track.title) || t('room.track.untitled');
+  return track && track.artist ? t('room.track.by', { title, artist: track.artist }) : title;
 };
 
-const describe = (t) => `${(t && t.title) || 'Untitled'}${t && t.artist ? ` by ${t.artist}` : ''}`;
+/** A track's name as a node: people's words (translate="no") unless the catalog's "by" joins them. */
+const trackName = (track, className) => h('span', {
+  className, text: describe(track), attrs: track && track.artist ? {} : { translate: 'no' },
+});
 
 /** The listener's side: search, request, and what became of it. */
 export class RequestView {
@@ -53,35 +58,36 @@ export class RequestView {
     try {
       tracks = await api(`/api/tracks?${params}`);
     } catch (err) {
-      if (seq === this.seq) this.say(`Could not search the library: ${err.message}`);
+      if (seq === this.seq) this.say(t('room.request.search_failed', { error: errorText(err) }));
       return;
     }
     if (seq !== this.seq) return;
     tracks = Array.isArray(tracks) ? tracks : [];
     const list = $('#request-results');
     keepFocus(list, () => list.replaceChildren(...tracks.map((t) => this.item(t))));
-    if (!tracks.length) this.say(q.trim() ? `No songs match “${q.trim()}”.` : 'The library is empty.');
+    if (!tracks.length) this.say(q.trim() ? t('room.request.no_match', { query: q.trim() }) : t('room.request.library_empty'));
     else if (!this.mine || this.mine.status !== 'pending') this.say('');
   }
 
   item(track) {
-    const title = track.title || 'Untitled';
+    const title = track.title || t('room.track.untitled');
     const meta = [track.artist, fmtTime(track.duration_ms)].filter(Boolean).join(' · ');
     const button = h('button', {
-      className: 'small', text: 'Request',
-      attrs: { type: 'button', 'aria-label': `Request ${title}` }, dataset: { key: `req:${track.track_id}` },
+      className: 'small', text: t('room.request.request'),
+      attrs: { type: 'button', 'aria-label': t('room.request.request_label', { title }) },
+      dataset: { key: `req:${track.track_id}` },
     });
     button.addEventListener('click', () => this.send(track, button));
     return h('li', { className: 'track', dataset: { trackId: track.track_id } },
       h('span', { className: 'track-text' },
-        h('span', { className: 'track-title', text: title }),
-        h('span', { className: 'muted small', text: meta })),
+        h('span', { className: 'track-title', text: title, attrs: track.title ? { translate: 'no' } : {} }),
+        h('span', { className: 'muted small', text: meta, attrs: { translate: 'no' } })),
       button);
   }
 
   async send(track, button) {
     const note = $('#request-note').value.trim();
-    if (note.length > NOTE_MAX) { this.say(`A note can be at most ${NOTE_MAX} characters.`); return; }
+    if (note.length > NOTE_MAX) { this.say(t('room.request.note_too_long', { max: NOTE_MAX })); return; }
     button.disabled = true;
     try {
       await this.request({ type: 'request_track', track_id: track.track_id, ...(note ? { note } : {}) });
@@ -105,7 +111,8 @@ export class RequestView {
 
   show() {
     const { status, track } = this.mine;
-    this.say(`Your request, ${describe(track)}, ${STATUS_TEXT[status] || status}.`);
+    const key = `room.request.status.${status}`;
+    this.say(has(key) ? t(key, { track: describe(track) }) : status);
     $('#request-status').dataset.status = status;
   }
 
@@ -136,26 +143,29 @@ export class RequestDesk {
 
   item(r) {
     const what = describe(r.track);
+    const who = r.name || t('room.requests.a_listener');
     const answer = (accept) => async () => {
       try {
         await this.request({ type: 'answer_request', request_id: r.request_id, accept });
-        this.status(accept ? `Queued: ${what}.` : `Declined: ${what}.`);
+        this.status(t(accept ? 'room.requests.queued' : 'room.requests.declined', { track: what }));
       } catch (err) {
         this.status(describeError(err), true);
       }
     };
     return h('li', { className: 'track request', dataset: { requestId: r.request_id } },
       h('span', { className: 'track-text' },
-        h('span', { className: 'track-title', text: what }),
-        h('span', { className: 'muted small', text: `asked by ${r.name || 'a listener'}` }),
-        r.note ? h('q', { className: 'small note', text: r.note }) : null),
+        trackName(r.track, 'track-title'),
+        h('span', { className: 'muted small', text: r.name ? t('room.requests.asked_by', { name: r.name }) : t('room.requests.asked_by_listener') }),
+        r.note ? h('q', { className: 'small note', text: r.note, attrs: { translate: 'no' } }) : null),
       h('button', {
-        className: 'small primary', text: 'Accept', dataset: { key: `acc:${r.request_id}` },
-        attrs: { type: 'button', 'aria-label': `Accept ${what} for ${r.name || 'a listener'}` }, on: { click: answer(true) },
+        className: 'small primary', text: t('room.requests.accept'), dataset: { key: `acc:${r.request_id}` },
+        attrs: { type: 'button', 'aria-label': t('room.requests.accept_label', { track: what, name: who }) },
+        on: { click: answer(true) },
       }),
       h('button', {
-        className: 'small', text: 'Decline', dataset: { key: `dec:${r.request_id}` },
-        attrs: { type: 'button', 'aria-label': `Decline ${what} for ${r.name || 'a listener'}` }, on: { click: answer(false) },
+        className: 'small', text: t('room.requests.decline'), dataset: { key: `dec:${r.request_id}` },
+        attrs: { type: 'button', 'aria-label': t('room.requests.decline_label', { track: what, name: who }) },
+        on: { click: answer(false) },
       }));
   }
 }

@@ -14,6 +14,7 @@ import { adoptHostLink, renderHostLink } from './hostlink.js';
 import { ServerClock } from './clock.js';
 import { wireControls } from './controls.js';
 import { Desk } from './desk.js';
+import { errorText, initI18n, t } from './i18n.js';
 import { Media } from './media.js';
 import { Moderation } from './moderation.js';
 import { NowPlayingView } from './nowplaying.js';
@@ -40,7 +41,15 @@ const KEYS = {
   // this tab only: joined (so a reload rejoins by itself), and the mic turned off by its owner
   joined: `onair:joined:${roomId}`, selfMuted: `onair:self-muted:${roomId}`,
 };
-adoptHostLink(store, KEYS.host);
+adoptHostLink(store, KEYS.host); // at once: the token leaves the address bar before anything else
+
+// Every word shown comes from the catalogs: nothing renders before they are loaded. A join asked
+// for meanwhile (a quick click on the English markup) is not lost: it goes ahead once they are.
+let joinAsked = false;
+const holdJoin = (ev) => { ev.preventDefault(); joinAsked = true; };
+$('#join-form').addEventListener('submit', holdJoin);
+await initI18n('room', 'desk', 'when');
+$('#join-form').removeEventListener('submit', holdJoin);
 
 const state = {
   phase: 'idle', name: '', me: null, role: null, room: {}, participants: new Map(),
@@ -194,9 +203,9 @@ function onClose(code) {
     joinFailed('');
   } else {
     if (out.action === 'drop-host') store.remove(KEYS.host);
-    joinFailed(state.lastError ? state.lastError.message
-      : state.inRoom || state.socketWelcomed ? `Could not join (code ${code}).`
-        : 'Could not connect to the show. Check your connection and try again.');
+    joinFailed(state.lastError ? errorText(state.lastError)
+      : state.inRoom || state.socketWelcomed ? t('room.join.failed_code', { code: String(code) })
+        : t('room.join.no_connection'));
   }
 }
 
@@ -210,16 +219,13 @@ function finish(kind) {
   moderation.close();
   played.stop();
   const reason = state.kickReason.replace(/\.+$/, '');
-  const texts = {
-    ended: ['The show has ended', 'Thanks for listening.'],
-    kicked: ['You were removed from the show', reason ? `Reason: ${reason}.` : 'A moderator removed you.'],
-    banned: ['You are banned from this show', 'You cannot join this show again.'],
-    replaced: ['You joined from somewhere else', 'This page was disconnected because you joined the show again in another tab or device.'],
-  }[kind] || ['Disconnected', ''];
+  const known = ['ended', 'kicked', 'banned', 'replaced'].includes(kind);
+  const detail = kind === 'kicked' && reason ? t('room.final.kicked_reason', { reason })
+    : known ? t(`room.final.${kind}_detail`) : '';
   if (kind === 'ended') { store.remove(KEYS.resume); store.remove(KEYS.host); }
   if (kind === 'kicked' || kind === 'banned') store.remove(KEYS.resume);
   phase(kind === 'ended' ? 'ended' : kind === 'kicked' || kind === 'banned' ? 'kicked' : 'idle');
-  showFinal(texts[0], texts[1], kind === 'replaced');
+  showFinal(t(known ? `room.final.${kind}` : 'room.final.disconnected'), detail, kind === 'replaced');
 }
 
 function leave() {
@@ -232,7 +238,7 @@ function leave() {
   showView('join');
   phase('idle');
   $('#join-button').disabled = false;
-  if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
+  if (store.get(KEYS.host)) $('#join-button').textContent = t('room.join.as_host');
   $('#join-heading').focus();
 }
 
@@ -252,18 +258,18 @@ function setParticipant(p) {
     media.setMicEnabled(state.micOn);
     if (!!p.screening !== !!(old && old.screening)) {
       syncStage();
-      if (p.screening) notice('You are in the green room: only the host hears you. Your microphone is open.');
-      else if (p.role === 'listener') notice('You left the green room. Your microphone is off.');
+      if (p.screening) notice(t('room.notice.green_room_in'));
+      else if (p.role === 'listener') notice(t('room.notice.green_room_out'));
     }
     if (old && !!old.chat_muted !== !!p.chat_muted) {
-      notice(p.chat_muted ? 'A moderator muted you in chat.' : 'You may chat again.');
+      notice(t(p.chat_muted ? 'room.notice.chat_muted' : 'room.notice.chat_unmuted'));
     }
     return;
   }
   if (canModerate() && p.role === 'listener' && p.hand_raised && !(old && old.hand_raised)) {
-    notice(`${p.name} raised a hand.`);
+    notice(t('room.notice.hand_raised', { name: p.name }));
   }
-  if (p.role === 'host' && state.hostAway && state.role !== 'host') notice('The host is back.');
+  if (p.role === 'host' && state.hostAway && state.role !== 'host') notice(t('room.notice.host_back'));
 }
 
 function syncStage() {
@@ -310,7 +316,7 @@ const handlers = {
     media.startLoops();
     syncStage();
     renderPeople();
-    if (again) notice('Reconnected.');
+    if (again) notice(t('room.notice.reconnected'));
     else $('#show-title').focus(); // the join form that had focus is gone
   },
   error(m) {
@@ -318,7 +324,7 @@ const handlers = {
     if (media.isPubOffer(m.ref)) {
       state.pubState = 'failed';
       renderControls();
-      notice(`Your microphone could not go on air: ${describeError(m)}`);
+      notice(t('room.notice.pub_refused', { error: describeError(m) }));
       return;
     }
     notice(describeError(m));
@@ -336,7 +342,7 @@ const handlers = {
       state.hostAway = state.hostStepping || { stepped: false }; // said just before, if on purpose
       state.hostStepping = null;
     }
-    moderation.gone('person', m.participant_id, gone ? `${gone.name} has left.` : '');
+    moderation.gone('person', m.participant_id, gone ? t('room.notice.left', { name: gone.name }) : '');
     renderPeople();
     renderControls();
   },
@@ -348,21 +354,20 @@ const handlers = {
     state.role = m.role;
     const me = self();
     if (me) state.participants.set(state.me, { ...me, role: m.role, hand_raised: false });
-    const recorded = share.recording ? ' This show is being recorded.' : '';
+    const recorded = share.recording ? '_recorded' : '';
     if (m.role === 'moderator' && !STAGE_ROLES.has(was)) {
       // A new moderator's mic starts closed (the server closes it): they open it when ready.
       state.micOn = false;
       state.selfMuted = true;
       media.setMicEnabled(false);
-      notice(`You are on air now, as a moderator. Your mic is off: turn it on when you are ready.${recorded}`);
+      notice(t(`room.notice.on_air_moderator${recorded}`));
     } else if (STAGE_ROLES.has(m.role) && !STAGE_ROLES.has(was)) {
-      notice(`You are on air now. Your microphone is live.${recorded}`);
+      notice(t(`room.notice.on_air${recorded}`));
     } else if (m.role === 'moderator') {
-      notice('You are a moderator now.');
+      notice(t('room.notice.moderator'));
     }
     if (!STAGE_ROLES.has(m.role) && STAGE_ROLES.has(was)) {
-      notice(state.leavingStage ? 'You left the stage. Your microphone is off.'
-        : 'You were sent back to the audience. Your microphone is off.');
+      notice(t(state.leavingStage ? 'room.notice.left_stage' : 'room.notice.sent_back'));
     }
     state.leavingStage = false;
     syncStage();
@@ -372,7 +377,7 @@ const handlers = {
   chat(m) { chat.add(m.message); if (m.message) state.names.set(m.message.participant_id, m.message.name); },
   chat_deleted(m) {
     chat.remove(m.message_id);
-    moderation.gone('message', m.message_id, 'That message was deleted.');
+    moderation.gone('message', m.message_id, t('room.notice.message_deleted'));
   },
   now_playing(m) {
     state.nowPlaying = m.track
@@ -398,7 +403,7 @@ const handlers = {
   reactions(m) { reactions.show(m.counts); },
   recording(m) {
     share.setRecording(m);
-    notice(m.on ? 'Recording: this show is being recorded from now on.' : 'The recording has stopped.');
+    notice(t(m.on ? 'room.notice.recording_on' : 'room.notice.recording_off'));
   },
   queue(m) { queueView.setQueue(m.queue); },
   music_settings(m) { desk.setSettings(m); },
@@ -435,7 +440,7 @@ window.onair = Object.freeze({
 });
 
 if (!$('#join-name').value) $('#join-name').value = store.get(KEYS.name) || ''; // not over what was typed
-if (store.get(KEYS.host)) $('#join-button').textContent = 'Join as host';
+if (store.get(KEYS.host)) $('#join-button').textContent = t('room.join.as_host');
 const navigation = performance.getEntriesByType('navigation')[0];
 const reloaded = !!(navigation && navigation.type === 'reload' && tabStore.get(KEYS.joined) && $('#join-name').value);
 wireControls(app);
@@ -457,4 +462,4 @@ const waitForShow = (upcoming) => showUpcoming(roomId, upcoming, {
 });
 loadSummary(roomId, waitForShow).then(summaryLoaded);
 // A reload while in the show (a host's too) rejoins by itself: back on air, the mic as it was.
-if (reloaded) $('#join-form').requestSubmit();
+if (reloaded || joinAsked) $('#join-form').requestSubmit();

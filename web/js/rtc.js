@@ -1,5 +1,6 @@
 // Shared WebRTC helpers: peer connections as the server configures them, and
 // telling the listener when the audio relay (TURN) cannot be reached.
+import { t } from './i18n.js';
 
 /** Resolve when ICE gathering is complete, or after `timeoutMs`. */
 export function waitGathering(pc, timeoutMs = 2000) {
@@ -41,13 +42,8 @@ export function turnExpiresSoon(iceServers, marginS = 60) {
   });
 }
 
-export const RELAY_UNREACHABLE = 'Cannot reach the audio relay (TURN)';
-
-const RELAY_ERRORS = {
-  401: 'it refused our credentials',
-  403: 'it refused the connection',
-  701: 'no answer from it',
-};
+// Why the relay gave no candidate, by the ICE candidate error's code (room.relay.why.<code>).
+const RELAY_ERRORS = new Set([401, 403, 701]);
 
 /**
  * Watch `pc` for a TURN server that gives no relay candidate, and call
@@ -62,16 +58,16 @@ export function watchRelay(pc, { iceServers, policy, onProblem }) {
   const tell = () => {
     if (told || relays > 0) return;
     told = true;
-    const why = reason ? `: ${reason}` : '';
-    onProblem(policy === 'relay'
-      ? `${RELAY_UNREACHABLE}${why}. No audio can arrive. Check your network, or tell the operator.`
-      : `${RELAY_UNREACHABLE}${why}, and a direct connection failed too. Check your network.`);
+    const which = policy === 'relay' ? 'room.relay.only' : 'room.relay.direct_failed';
+    onProblem(reason ? t(`${which}_why`, { why: reason }) : t(which));
   };
   pc.addEventListener('icecandidate', (ev) => {
     if (ev.candidate && ev.candidate.type === 'relay') relays += 1;
   });
   pc.addEventListener('icecandidateerror', (ev) => {
-    if (isTurn(ev.url)) reason = RELAY_ERRORS[ev.errorCode] || `error ${ev.errorCode}`;
+    if (!isTurn(ev.url)) return;
+    reason = RELAY_ERRORS.has(ev.errorCode) ? t(`room.relay.why.${ev.errorCode}`)
+      : t('room.relay.why.other', { code: String(ev.errorCode) });
   });
   pc.addEventListener('icegatheringstatechange', () => {
     if (pc.iceGatheringState === 'complete' && policy === 'relay') tell();

@@ -1,6 +1,7 @@
 // Beyond the page: "Listen in your player" (the HTTP streams any player takes),
 // "Share" (the link, and embed code for /embed/{id}), the REC badge from
 // `welcome.recording` / `recording`, and the host's and moderators' Record switch.
+import { t } from './i18n.js';
 import { describeError } from './signal.js';
 import { $, h } from './util.js';
 
@@ -8,9 +9,9 @@ import { $, h } from './util.js';
 export function streamUrls(roomId, origin = location.origin) {
   const base = `${origin}/r/${encodeURIComponent(roomId)}`;
   return [
-    { key: 'ogg', name: 'Ogg/Opus', hint: 'VLC, mpv, Firefox, Chrome', url: `${base}/listen.ogg` },
-    { key: 'mp3', name: 'MP3', hint: 'any player, radio apps', url: `${base}/listen.mp3` },
-    { key: 'hls', name: 'HLS', hint: 'Safari, iPhone, smart speakers', url: `${base}/hls/live.m3u8` },
+    { key: 'ogg', name: 'Ogg/Opus', url: `${base}/listen.ogg` },
+    { key: 'mp3', name: 'MP3', url: `${base}/listen.mp3` },
+    { key: 'hls', name: 'HLS', url: `${base}/hls/live.m3u8` },
   ];
 }
 
@@ -37,17 +38,20 @@ export class ShareView {
     this.notice = notice;
     this.recording = false;
     const status = $('#share-status');
-    const copied = (ok, what) => {
-      status.textContent = ok ? `Copied the ${what}.` : `Select the ${what} and copy it (Ctrl+C).`;
+    // what: 'link', 'embed' or 'address' (with the format's name)
+    const copied = (ok, what, format = '') => {
+      status.textContent = t(`room.share.${ok ? 'copied' : 'select'}_${what}`, { format });
     };
     $('#listen-links').replaceChildren(...streamUrls(roomId).map((s) => {
       const id = `listen-url-${s.key}`;
       const field = h('input', { attrs: { id, type: 'text', readonly: '', spellcheck: 'false', value: s.url } });
       return h('li', { className: 'stack', dataset: { format: s.key } },
-        h('label', { attrs: { for: id } }, h('strong', { text: s.name }), h('span', { className: 'muted small', text: ` (${s.hint})` })),
+        h('label', { attrs: { for: id } }, h('strong', { text: s.name, attrs: { translate: 'no' } }), ' ',
+          h('span', { className: 'muted small', text: t(`room.listen.hint.${s.key}`) })),
         h('div', { className: 'row' }, field, h('button', {
-          className: 'small', text: 'Copy', attrs: { type: 'button', 'aria-label': `Copy the ${s.name} address` },
-          on: { click: async () => copied(await copy(s.url, field), `${s.name} address`) },
+          className: 'small', text: t('room.share.copy'),
+          attrs: { type: 'button', 'aria-label': t('room.share.copy_address', { format: s.name }) },
+          on: { click: async () => copied(await copy(s.url, field), 'address', s.name) },
         })));
     }));
     const link = $('#share-link');
@@ -55,7 +59,7 @@ export class ShareView {
     link.value = `${location.origin}/r/${encodeURIComponent(roomId)}`;
     embed.value = embedCode(roomId);
     $('#share-copy-link').addEventListener('click', async () => copied(await copy(link.value, link), 'link'));
-    $('#share-copy-embed').addEventListener('click', async () => copied(await copy(embed.value, embed), 'embed code'));
+    $('#share-copy-embed').addEventListener('click', async () => copied(await copy(embed.value, embed), 'embed'));
     $('#record-button').addEventListener('click', () => this.toggle());
   }
 
@@ -73,7 +77,7 @@ export class ShareView {
     try {
       await this.request({ type: 'record', on: !this.recording });
     } catch (err) {
-      this.notice(`Could not ${this.recording ? 'stop' : 'start'} recording: ${describeError(err)}`);
+      this.notice(t(this.recording ? 'room.record.stop_failed' : 'room.record.start_failed', { error: describeError(err) }));
     } finally {
       button.disabled = false;
     }

@@ -5,6 +5,7 @@
 // then the host joins with the same token. Everyone else waits here and gets
 // the join form as soon as the room is open.
 import { api } from './api.js';
+import { errorText, t } from './i18n.js';
 import { $, show } from './util.js';
 import { countdown, showTime } from './when.js';
 
@@ -20,10 +21,11 @@ export function showUpcoming(roomId, upcoming, hooks) {
   show($('#gone'), false);
   show($('#show-wait'), true);
   $('#join-heading').textContent = upcoming.title;
-  $('#join-summary').textContent = `Hosted by ${upcoming.host_name} · not on air yet`;
+  $('#join-heading').setAttribute('translate', 'no'); // the host's words
+  $('#join-summary').textContent = t('room.wait.summary', { host: upcoming.host_name });
   show($('#join-summary'), true);
-  document.title = `${upcoming.title} · OnAir`;
-  $('#show-wait-when').textContent = `On ${showTime(upcoming.starts_at)}`;
+  document.title = t('room.title.page', { title: upcoming.title });
+  $('#show-wait-when').textContent = t('room.wait.on', { time: showTime(upcoming.starts_at) });
   $('#show-wait-desc').textContent = upcoming.description || '';
   $('#show-wait-ics').href = upcoming.ics_url || `/shows/${encodeURIComponent(roomId)}.ics`;
   const starts = Date.parse(upcoming.starts_at);
@@ -37,11 +39,11 @@ export function showUpcoming(roomId, upcoming, hooks) {
   const tick = () => {
     const now = Date.now();
     $('#show-wait-countdown').textContent = now < starts
-      ? `Starts in ${countdown(starts - now)}` : 'Starting any moment: the host has not opened the show yet.';
+      ? t('room.wait.starts_in', { left: countdown(starts - now) }) : t('room.wait.any_moment');
     if (!isHost || button.dataset.busy) return;
     const early = now < opens;
     button.disabled = early;
-    status.textContent = early ? `You can open it ${countdown(opens - now)} from now (15 minutes before it starts).` : '';
+    status.textContent = early ? t('room.wait.open_from', { left: countdown(opens - now) }) : '';
   };
   tick();
   const timer = setInterval(tick, 1000);
@@ -56,12 +58,12 @@ export function showUpcoming(roomId, upcoming, hooks) {
   button.onclick = async () => {
     button.dataset.busy = '1';
     button.disabled = true;
-    status.textContent = 'Opening the show…';
+    status.textContent = t('room.wait.opening');
     try {
       await api(`/api/shows/${encodeURIComponent(roomId)}/open`, { method: 'POST', token: hooks.hostToken() });
       done(true);
     } catch (err) {
-      status.textContent = `Could not open the show: ${err.message}`;
+      status.textContent = t('room.wait.open_failed', { error: errorText(err) });
       button.disabled = false;
     } finally {
       delete button.dataset.busy;

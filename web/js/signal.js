@@ -1,13 +1,19 @@
 // The room WebSocket: JSON frames in and out. Reconnection policy lives in reconnect.js.
+import { errorText, t } from './i18n.js';
 import { uuid } from './util.js';
 
 const REQUEST_TIMEOUT_MS = 10000;
 
-/** A refused request: `code` is the protocol's error code (or `timeout`, `disconnected`). */
+/**
+ * A refused request: `code` is the protocol's error code (or `timeout`, `disconnected`);
+ * `reason` and `params`, when the server gives them, name the refusal for the catalogs.
+ */
 export class RequestError extends Error {
-  constructor(code, message) {
+  constructor(code, message, reason = undefined, params = undefined) {
     super(message);
     this.code = code;
+    this.reason = reason;
+    this.params = params;
   }
 }
 
@@ -76,7 +82,7 @@ export class Signal {
     this.pending.delete(msg.ref);
     clearTimeout(p.timer);
     if (msg.type === 'ack') p.resolve();
-    else p.reject(new RequestError(msg.code || 'internal', msg.message || msg.code || 'Refused'));
+    else p.reject(new RequestError(msg.code || 'internal', msg.message || msg.code || 'Refused', msg.reason, msg.params));
     return true;
   }
 
@@ -99,24 +105,9 @@ export class Signal {
   }
 }
 
-const CODE_TEXT = {
-  rate_limited: 'Slow down',
-  forbidden: 'Not allowed',
-  not_found: 'Not found',
-  conflict: 'Already done',
-  bad_request: 'Not accepted',
-  unauthorized: 'Not signed in',
-  banned: 'Banned',
-  internal: 'Server problem',
-  timeout: 'No answer',
-  disconnected: 'Not connected',
-};
-
-/** "Not allowed: only the host may …" for showing a refusal inline. */
+/** A refusal (a RequestError, an ApiError or an `error` frame), in the page's language. */
 export function describeError(err) {
   const code = err && err.code;
-  const message = String((err && err.message) || 'Something went wrong');
-  const head = CODE_TEXT[code];
-  if (head && !message.toLowerCase().startsWith(head.toLowerCase())) return `${head}: ${message}`;
-  return message.charAt(0).toUpperCase() + message.slice(1);
+  if (code === 'timeout' || code === 'disconnected') return t(`room.error.${code}`);
+  return errorText(err);
 }

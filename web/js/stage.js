@@ -2,11 +2,13 @@
 // room (greenroom.js), the audience (drawn only while its list is open: a big
 // room's audience is a count), and speaking highlights from `levels`.
 import { GreenRoomView } from './greenroom.js';
+import { formatNumber, has, language, t } from './i18n.js';
 import { $, h, keepFocus } from './util.js';
 
 export const STAGE_ROLES = new Set(['host', 'moderator', 'speaker']);
 const ROLE_ORDER = { host: 0, moderator: 1, speaker: 2 };
-export const ROLE_LABEL = { host: 'Host', moderator: 'Moderator', speaker: 'Guest', listener: 'Listener' };
+/** A role as the page names it ("Guest" for a speaker). */
+export const roleLabel = (role) => (has(`desk.role.${role}`) ? t(`desk.role.${role}`) : String(role));
 const SPEAKING_BELOW = 110; // RFC 6464: 0 loudest, 127 silence
 const AUDIENCE_SHOWN = 100;
 
@@ -19,11 +21,9 @@ export function raisedHands(participants) {
     .sort((a, b) => raisedAt(a) - raisedAt(b) || a.name.localeCompare(b.name));
 }
 
-const ordinal = (n) => {
-  const s = ['th', 'st', 'nd', 'rd'];
-  const v = n % 100;
-  return n + (s[(v - 20) % 10] || s[v] || s[0]);
-};
+/** "…1st in line…", "…2nd…" (English), "…1.º…" (Spanish): one message per ordinal form of the language. */
+const placeText = (n) => t(`desk.hand.place.${new Intl.PluralRules(language(), { type: 'ordinal' }).select(n)}`, { n });
+const nameOf = (p) => h('span', { className: 'name', text: p.name, attrs: { translate: 'no' } });
 
 export class StageView {
   /** actions: {promote(id), demote(id), mute(id, muted), makeModerator(id), more(id), screen(id),
@@ -48,7 +48,7 @@ export class StageView {
       .sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.name.localeCompare(b.name));
     keepFocus($('#stage-list'), () => $('#stage-list').replaceChildren(...(stage.length
       ? stage.map((p) => this.stageItem(p, ctx))
-      : [h('li', { className: 'muted small', text: 'Nobody is on air right now: music only.' })])));
+      : [h('li', { className: 'muted small', text: t('desk.stage.nobody') })])));
 
     const screened = people.filter((p) => p.role === 'listener' && p.screening)
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -57,27 +57,27 @@ export class StageView {
     const hands = raisedHands(people).filter((p) => !p.screening);
     const queue = hands.filter((p) => !this.dismissed.has(`${p.participant_id}:${p.hand_raised_at}`));
     $('#callin-card').hidden = !mod;
-    $('#callin-count').textContent = queue.length ? `(${queue.length})` : '';
+    $('#callin-count').textContent = queue.length ? `(${formatNumber(queue.length)})` : '';
     keepFocus($('#hands-list'), () => $('#hands-list').replaceChildren(...queue.map((p) => this.handItem(p))));
     $('#hands-empty').hidden = queue.length > 0;
 
     const listeners = people.filter((p) => p.role === 'listener')
       .sort((a, b) => a.name.localeCompare(b.name));
     const total = listeners.length + state.hiddenListeners;
-    $('#listener-count').textContent = `${total.toLocaleString()} listening`;
-    $('#audience-count').textContent = total.toLocaleString();
+    $('#listener-count').textContent = t('desk.stage.listening', { count: total });
+    $('#audience-count').textContent = formatNumber(total);
     const shown = $('#audience').open
       ? listeners.slice(0, AUDIENCE_SHOWN).map((p) => this.audienceItem(p, ctx)) : [];
     if ($('#audience').open && total > shown.length) {
-      shown.push(h('li', { className: 'muted small more', text: `and ${(total - shown.length).toLocaleString()} more` }));
+      shown.push(h('li', { className: 'muted small more', text: t('desk.more', { count: total - shown.length }) }));
     }
     keepFocus($('#audience-list'), () => $('#audience-list').replaceChildren(...shown));
 
     // The listener's own place in the queue.
     const place = me && me.hand_raised ? hands.findIndex((p) => p.participant_id === state.me) + 1 : 0;
     $('#hand-status').textContent = place
-      ? `Your hand is up: ${ordinal(place)} in line. The host will bring you on air when it is your turn.`
-      : 'Raise your hand to ask the host to bring you on air.';
+      ? placeText(place)
+      : t('desk.hand.idle');
   }
 
   stageItem(p, ctx) {
@@ -86,13 +86,14 @@ export class StageView {
     if (ctx.mod && !isMe && p.role !== 'host') {
       const selfMuted = p.muted && p.muted_by === 'self'; // only its owner opens a mic they closed
       actions.append(
-        selfMuted ? null : btn(p.muted ? 'Unmute' : 'Mute', `${p.muted ? 'Unmute' : 'Mute'} ${p.name}`,
+        selfMuted ? null : btn(t(p.muted ? 'desk.stage.unmute' : 'desk.stage.mute'),
+          t(p.muted ? 'desk.stage.unmute_label' : 'desk.stage.mute_label', { name: p.name }),
           `${p.participant_id}:mute`, () => this.actions.mute(p.participant_id, !p.muted)),
-        btn('Back to the audience', `Send ${p.name} back to the audience`, `${p.participant_id}:demote`,
+        btn(t('desk.stage.demote'), t('desk.stage.demote_label', { name: p.name }), `${p.participant_id}:demote`,
           () => this.actions.demote(p.participant_id)),
       );
       if (ctx.host && p.role === 'speaker') {
-        const label = `Make ${p.name} a moderator`;
+        const label = t('desk.stage.make_moderator', { name: p.name });
         actions.append(btn(label, label, `${p.participant_id}:mod`,
           () => this.actions.makeModerator(p.participant_id)));
       }
@@ -102,21 +103,24 @@ export class StageView {
       className: `person${this.speaking.has(p.participant_id) ? ' speaking' : ''}`,
       dataset: { participantId: p.participant_id },
     },
-    h('span', { className: 'name', text: p.name }),
-    isMe ? h('span', { className: 'muted small', text: '(you)' }) : null,
-    h('span', { className: `badge ${p.role}`, text: ROLE_LABEL[p.role] || p.role }),
-    p.muted ? h('span', { className: 'badge muted', text: p.muted_by === 'self' ? 'self-muted' : 'muted' }) : null,
+    nameOf(p),
+    isMe ? h('span', { className: 'muted small', text: t('desk.stage.you') }) : null,
+    h('span', { className: `badge ${p.role}`, text: roleLabel(p.role) }),
+    p.muted ? h('span', {
+      className: 'badge muted', text: t(p.muted_by === 'self' ? 'desk.stage.self_muted' : 'desk.stage.muted'),
+    }) : null,
     actions);
   }
 
   handItem(p) {
     // The button says whom it brings on air: what it shows is what voice control hears.
-    const bring = `Bring ${p.name} on air`;
+    const bring = t('desk.hand.bring', { name: p.name });
     return h('li', { className: 'person', dataset: { participantId: p.participant_id } },
       h('span', { className: 'actions hand-actions' },
         btn(bring, bring, `${p.participant_id}:promote`, () => this.actions.promote(p.participant_id), 'primary wrap-text'),
-        btn('Screen', `Screen ${p.name}`, `${p.participant_id}:screen`, () => this.actions.screen(p.participant_id)),
-        btn('Dismiss', `Dismiss ${p.name}'s raised hand`, `${p.participant_id}:dismiss`, () => {
+        btn(t('desk.hand.screen'), t('desk.hand.screen_label', { name: p.name }), `${p.participant_id}:screen`,
+          () => this.actions.screen(p.participant_id)),
+        btn(t('desk.hand.dismiss'), t('desk.hand.dismiss_label', { name: p.name }), `${p.participant_id}:dismiss`, () => {
           this.dismissed.add(`${p.participant_id}:${p.hand_raised_at}`);
           this.actions.refresh();
         }),
@@ -126,18 +130,19 @@ export class StageView {
   audienceItem(p, ctx) {
     const isMe = p.participant_id === ctx.me;
     return h('li', { className: 'person', dataset: { participantId: p.participant_id } },
-      h('span', { className: 'name', text: p.name }),
-      isMe ? h('span', { className: 'muted small', text: '(you)' }) : null,
-      p.hand_raised ? h('span', { className: 'badge hand', text: 'hand up' }) : null,
-      p.screening ? h('span', { className: 'badge screening', text: 'green room' }) : null,
-      ctx.mod && p.chat_muted ? h('span', { className: 'badge muted', text: 'chat muted' }) : null,
+      nameOf(p),
+      isMe ? h('span', { className: 'muted small', text: t('desk.stage.you') }) : null,
+      p.hand_raised ? h('span', { className: 'badge hand', text: t('desk.stage.hand_up') }) : null,
+      p.screening ? h('span', { className: 'badge screening', text: t('desk.greenroom.badge') }) : null,
+      ctx.mod && p.chat_muted ? h('span', { className: 'badge muted', text: t('desk.stage.chat_muted') }) : null,
       isMe ? null : h('span', { className: 'actions' }, this.moreButton(p)));
   }
 
   moreButton(p) {
-    const b = btn('⋯', `More for ${p.name}`, `${p.participant_id}:more`, () => this.actions.more(p.participant_id));
+    const label = t('desk.more_for', { name: p.name });
+    const b = btn('⋯', label, `${p.participant_id}:more`, () => this.actions.more(p.participant_id));
     b.setAttribute('aria-haspopup', 'dialog');
-    b.title = `More for ${p.name}`;
+    b.title = label;
     return b;
   }
 

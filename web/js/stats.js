@@ -1,4 +1,5 @@
 // Connection quality from getStats, and the `stats` message for stage members.
+import { formatNumber, has, t } from './i18n.js';
 
 /** Sample the sub connection. `prev` is the last sample (for loss over the interval). */
 export async function sampleSub(pc, musicMid, musicTrackId, prev) {
@@ -45,15 +46,22 @@ export function statsMessage({ rttMs, jitterBufferMs, outputMs, inputMs }) {
   return msg;
 }
 
-const ICE_LABEL = {
-  new: 'not connected', checking: 'connecting', connected: 'connected', completed: 'connected',
-  disconnected: 'unstable', failed: 'failed', closed: 'closed',
-};
+const ICE_STATES = ['new', 'checking', 'connected', 'completed', 'disconnected', 'failed', 'closed'];
 
+/** "Audio: connected · RTT 12 ms · loss 0.0% · mic link: connected", in the page's language. */
 export function describeQuality(q, pubState) {
-  const parts = [`Audio: ${ICE_LABEL[q.ice] || q.ice}`];
-  if (q.rttMs !== undefined) parts.push(`RTT ${Math.round(q.rttMs)} ms`);
-  if (q.lossPct !== undefined) parts.push(`loss ${q.lossPct.toFixed(1)}%`);
-  if (pubState) parts.push(`mic link: ${pubState}`);
+  const ice = ICE_STATES.includes(q.ice) ? t(`room.quality.ice.${q.ice}`) : q.ice;
+  const parts = [t('room.quality.audio', { state: ice })];
+  if (q.rttMs !== undefined) parts.push(t('room.quality.rtt', { ms: Math.round(q.rttMs) }));
+  if (q.lossPct !== undefined) {
+    parts.push(t('room.quality.loss', { pct: formatNumber(q.lossPct, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }));
+  }
+  if (pubState) parts.push(t('room.quality.mic', { state: pubLinkState(pubState) }));
   return parts.join(' · ');
+}
+
+/** The mic link's state ('connected', 'no microphone'…) in the page's language. */
+export function pubLinkState(state) {
+  const key = `room.link.${String(state).replace(/\s+/g, '_')}`;
+  return has(key) ? t(key) : state;
 }

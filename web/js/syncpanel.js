@@ -2,6 +2,7 @@
 // a small panel. D is the audience delay; each voice on air has its loop
 // latency L_i (D must never sit below it, or that voice reaches listeners late)
 // and RTT; the listeners' RTT and loss come from their RTCP receiver reports.
+import { formatNumber, t } from './i18n.js';
 import { $, h } from './util.js';
 
 // Thresholds (amber from the first, red from the second):
@@ -10,7 +11,6 @@ import { $, h } from './util.js';
 // - a voice whose loop is longer than D is red: it reaches the audience late by the difference.
 export const THRESHOLDS = { lossPct: [2, 5], rttMs: [300, 600] };
 const RANK = { good: 0, fair: 1, poor: 2 };
-const GRADE_TEXT = { good: 'Good', fair: 'Fair', poor: 'Poor' };
 
 const num = (v) => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
 const worst = (...grades) => grades.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'good');
@@ -36,8 +36,11 @@ export function grade(sync) {
   return { members, loss, rtt, overall: worst(loss, rtt, ...members.map((m) => m.grade)) };
 }
 
-const ms = (v) => (num(v) === null ? '–' : `${Math.round(num(v))} ms`);
-const pct = (v) => (num(v) === null ? '–' : `${num(v).toFixed(1)} %`);
+const ms = (v) => (num(v) === null ? '–' : t('desk.sync.ms', { ms: Math.round(num(v)) }));
+const pct = (v) => (num(v) === null ? '–'
+  : `${formatNumber(num(v), { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`);
+/** "a / b" as three text nodes: each figure is one message. */
+const pair = (a, b) => [a, ' / ', b];
 
 export class SyncPanel {
   /** nameOf(participant_id): a name to show; act(msg, done): send, say `done` or the refusal. */
@@ -47,10 +50,10 @@ export class SyncPanel {
     $('#delay-select').addEventListener('change', (e) => {
       const seconds = Number(e.target.value);
       act({ type: 'broadcast_delay', seconds },
-        seconds ? `Broadcast delay: listeners now hear the show ${seconds} s late.` : 'Broadcast delay off.');
+        seconds ? t('desk.sync.delay_set', { seconds }) : t('desk.sync.delay_none'));
     });
     $('#dump-btn').addEventListener('click', () => {
-      act({ type: 'dump' }, 'Dumped: what was said inside the delay never reaches the listeners.');
+      act({ type: 'dump' }, t('desk.sync.dumped'));
     });
   }
 
@@ -64,7 +67,9 @@ export class SyncPanel {
   showDelay(seconds) {
     const select = $('#delay-select');
     const value = String(seconds);
-    if (![...select.options].some((o) => o.value === value)) select.append(h('option', { value, text: `${value} s` }));
+    if (![...select.options].some((o) => o.value === value)) {
+      select.append(h('option', { attrs: { value }, text: t('desk.sync.seconds', { seconds: Number(seconds) }) }));
+    }
     if (document.activeElement !== select) select.value = value;
     $('#dump-btn').disabled = !(seconds > 0);
   }
@@ -84,26 +89,29 @@ export class SyncPanel {
     const g = grade(sync);
     const l = sync.listeners || {};
     const badge = $('#sync-grade');
-    badge.textContent = GRADE_TEXT[g.overall];
+    badge.textContent = t(`desk.sync.grade.${g.overall}`);
     badge.dataset.grade = g.overall;
     $('#sync-card').dataset.grade = g.overall;
-    const delayText = `${ms(sync.audience_delay_ms)}${num(sync.broadcast_delay_s) ? ` + ${sync.broadcast_delay_s} s broadcast delay` : ''}`;
+    const broadcast = num(sync.broadcast_delay_s);
+    const delay = [ms(sync.audience_delay_ms),
+      ...(broadcast ? [' + ', t('desk.sync.broadcast_delay', { seconds: broadcast })] : [])];
     const rows = [
-      ['Audience delay (D)', delayText, 'good'],
-      ['Listeners', String(num(l.count) ?? 0), 'good'],
-      ['Listener RTT p50 / p95', `${ms(l.rtt_ms_p50)} / ${ms(l.rtt_ms_p95)}`, g.rtt],
-      ['Listener loss p50 / p95', `${pct(l.loss_pct_p50)} / ${pct(l.loss_pct_p95)}`, g.loss],
+      ['desk.sync.audience_delay', delay, 'good'],
+      ['desk.sync.listeners', [formatNumber(num(l.count) ?? 0)], 'good'],
+      ['desk.sync.listener_rtt', pair(ms(l.rtt_ms_p50), ms(l.rtt_ms_p95)), g.rtt],
+      ['desk.sync.listener_loss', pair(pct(l.loss_pct_p50), pct(l.loss_pct_p95)), g.loss],
     ];
     $('#sync-figures').replaceChildren(...rows.flatMap(([term, value, level]) => [
-      h('dt', { text: term }),
-      h('dd', { text: value, dataset: { grade: level } }),
+      h('dt', { text: t(term) }),
+      h('dd', { dataset: { grade: level } }, ...value),
     ]));
     $('#sync-members').replaceChildren(...g.members.map((m) => h('li', {
       className: 'person sync-member', dataset: { participantId: m.pid, grade: m.grade },
     },
-    h('span', { className: 'name', text: this.nameOf(m.pid) || 'Someone' }),
-    h('span', { text: `loop ${ms(m.loop)} · RTT ${ms(m.rtt)}` }),
-    m.late ? h('span', { className: 'badge late', text: 'late: loop longer than D' }) : null)));
+    this.nameOf(m.pid) ? h('span', { className: 'name', text: this.nameOf(m.pid), attrs: { translate: 'no' } })
+      : h('span', { className: 'name', text: t('desk.sync.someone') }),
+    h('span', { text: t('desk.sync.member', { loop: ms(m.loop), rtt: ms(m.rtt) }) }),
+    m.late ? h('span', { className: 'badge late', text: t('desk.sync.late') }) : null)));
     $('#sync-waiting').hidden = true;
     this.showDelay(num(sync.broadcast_delay_s) || 0);
   }

@@ -2,6 +2,7 @@
 // form in the library row, for hosts and moderators. A file without a title tag is
 // titled from its file name on upload; this is how the host gives it a better one.
 import { api, DEFAULT_LIMITS } from './api.js';
+import { errorText, t } from './i18n.js';
 import { h } from './util.js';
 
 let formCount = 0;
@@ -19,20 +20,19 @@ export function editTrack(row, track, hooks) {
   title.value = track.title || '';
   artist.value = track.artist || '';
   const error = h('p', { className: 'error small', attrs: { role: 'alert' } });
-  const save = h('button', { className: 'small primary', text: 'Save', attrs: { type: 'submit' } });
-  const cancel = h('button', { className: 'small', text: 'Cancel', attrs: { type: 'button' } });
-  const form = h('form', {
-    className: 'track-edit stack', attrs: { 'aria-label': `Edit ${track.title || 'track'}`, novalidate: '' },
-  },
-    h('label', { text: 'Title', attrs: { for: title.id } }), title,
-    h('label', { text: 'Artist', attrs: { for: artist.id } }), artist,
+  const save = h('button', { className: 'small primary', text: t('desk.edit.save'), attrs: { type: 'submit' } });
+  const cancel = h('button', { className: 'small', text: t('desk.edit.cancel'), attrs: { type: 'button' } });
+  const named = track.title ? t('desk.library.edit_label', { title: track.title }) : t('desk.edit.untitled');
+  const form = h('form', { className: 'track-edit stack', attrs: { 'aria-label': named, novalidate: '' } },
+    h('label', { text: t('desk.edit.title'), attrs: { for: title.id } }), title,
+    h('label', { text: t('desk.edit.artist'), attrs: { for: artist.id } }), artist,
     h('div', { className: 'row' }, save, cancel), error);
   cancel.addEventListener('click', () => hooks.done());
   form.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') hooks.done(); });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
-    if (!title.value.trim()) { error.textContent = 'A track needs a title.'; title.focus(); return; }
+    if (!title.value.trim()) { error.textContent = t('desk.edit.needs_title'); title.focus(); return; }
     save.disabled = true;
     try {
       const edited = await api(`/api/tracks/${encodeURIComponent(track.track_id)}`, {
@@ -40,7 +40,7 @@ export function editTrack(row, track, hooks) {
       });
       hooks.saved(edited);
     } catch (err) {
-      error.textContent = `Not saved: ${err.message}`;
+      error.textContent = t('desk.edit.failed', { why: errorText(err) });
       save.disabled = false;
     }
   });

@@ -1,9 +1,10 @@
 // Uploading a track to the library: XMLHttpRequest (fetch cannot report upload
 // progress), a progress bar fed by `upload.onprogress`, then the server's
-// verdict: "Added <title>" with an offer to queue it, or the server's message.
+// verdict: "Added <title>" with an offer to queue it, or why not (its reason, in the page's language).
+import { errorText, formatNumber, t } from './i18n.js';
 import { $, show } from './util.js';
 
-/** POST /api/tracks. Resolves with the track; rejects with {status, code, message}. */
+/** POST /api/tracks. Resolves with the track; rejects with {status, code, message, reason?, params?}. */
 export function uploadTrack(file, token, { onProgress, onSent } = {}) {
   const xhr = new XMLHttpRequest();
   const done = new Promise((resolve, reject) => {
@@ -21,6 +22,8 @@ export function uploadTrack(file, token, { onProgress, onSent } = {}) {
         status: xhr.status,
         code: (err && err.code) || `http_${xhr.status}`,
         message: (err && err.message) || `the server answered ${xhr.status}`,
+        reason: err && err.reason,
+        params: (err && err.params) || {},
       });
     };
     xhr.onerror = () => reject({ status: 0, code: 'network', message: 'cannot reach the server' });
@@ -32,7 +35,16 @@ export function uploadTrack(file, token, { onProgress, onSent } = {}) {
   return { done, abort: () => xhr.abort() };
 }
 
-const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+const MB = 1024 * 1024;
+
+/** Why an upload was refused, in the page's language (the size limit in MB, as the page writes numbers). */
+function uploadError(err) {
+  const params = { ...(err.params || {}) };
+  if (Number.isFinite(Number(params.limit_bytes))) {
+    params.limit = formatNumber(Number(params.limit_bytes) / MB, { maximumSignificantDigits: 3 });
+  }
+  return errorText({ ...err, params });
+}
 
 export class UploadView {
   /** hooks: {token(), uploaded(track), queue(track): Promise} */
@@ -53,9 +65,10 @@ export class UploadView {
     const pct = Math.max(0, Math.min(100, Math.round(fraction * 100)));
     const bar = $('#upload-progress');
     bar.setAttribute('aria-valuenow', String(pct));
-    bar.setAttribute('aria-valuetext', `${pct}% sent`);
+    const shown = formatNumber(pct / 100, { style: 'percent' });
+    bar.setAttribute('aria-valuetext', t('desk.upload.sent', { percent: shown }));
     $('#upload-bar').style.width = `${pct}%`;
-    $('#upload-percent').textContent = `${pct}%`;
+    $('#upload-percent').textContent = shown;
   }
 
   status(text, error = false) {
@@ -72,19 +85,20 @@ export class UploadView {
     show($('#upload-meter'), true);
     show($('#upload-cancel'), true);
     this.setProgress(0);
-    this.status(`Uploading ${file.name}…`);
+    this.status(t('desk.upload.uploading', { name: file.name }));
     const job = uploadTrack(file, this.hooks.token(), {
       onProgress: (loaded, total) => this.setProgress(total ? loaded / total : 0),
-      onSent: () => this.status(`Checking ${file.name}…`),
+      onSent: () => this.status(t('desk.upload.checking', { name: file.name })),
     });
     this.current = job;
     try {
       const track = await job.done;
       if (this.current !== job) return;
       this.track = track;
-      this.status(`Added ${track.title || file.name}`);
+      this.status(t('desk.upload.added', { title: track.title || file.name }));
       const offer = $('#upload-queue');
-      const label = `Add ${track.title || 'it'} to the queue`; // shown as it is named (voice control)
+      const label = track.title ? t('desk.library.add_label', { title: track.title }) // shown as it is named
+        : t('desk.upload.add_it');
       offer.setAttribute('aria-label', label);
       offer.textContent = label;
       offer.disabled = false;
@@ -93,7 +107,7 @@ export class UploadView {
     } catch (err) {
       if (this.current !== job) return;
       show($('#upload-meter'), false);
-      this.status(err.code === 'aborted' ? 'Upload cancelled.' : `Upload failed: ${capital(err.message)}`,
+      this.status(err.code === 'aborted' ? t('desk.upload.cancelled') : t('desk.upload.failed', { why: uploadError(err) }),
         err.code !== 'aborted');
     } finally {
       if (this.current === job) {
@@ -110,8 +124,9 @@ export class UploadView {
     offer.disabled = true;
     try {
       await this.hooks.queue(this.track);
-      offer.textContent = 'Queued ✓';
-      offer.setAttribute('aria-label', `Queued ${this.track.title || 'it'}`);
+      offer.textContent = t('desk.library.queued');
+      offer.setAttribute('aria-label', this.track.title ? t('desk.library.queued_label', { title: this.track.title })
+        : t('desk.upload.queued_it'));
     } catch {
       offer.disabled = false;
     }

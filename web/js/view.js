@@ -1,18 +1,28 @@
 // Room page view helpers: phases, views, notices, controls. No protocol logic.
 import { api, roomPath } from './api.js';
+import { errorText, has, t } from './i18n.js';
 import { showJoinRules } from './rules.js';
+import { pubLinkState } from './stats.js';
 import { $, h, show } from './util.js';
-
-const PHASE_TEXT = {
-  idle: 'Not joined', joining: 'Joining…', connecting: 'Connecting audio…', live: 'Live',
-  reconnecting: 'Reconnecting…', ended: 'Ended', kicked: 'Removed',
-};
 
 /** The status pill: always say what is happening. */
 export function setPhase(phase, onAir) {
   const pill = $('#conn-state');
   pill.dataset.state = phase;
-  pill.textContent = phase === 'live' && onAir ? 'Live · on air' : PHASE_TEXT[phase] || phase;
+  const key = phase === 'live' && onAir ? 'room.phase.on_air' : `room.phase.${phase}`;
+  pill.textContent = has(key) ? t(key) : phase;
+}
+
+/** Show `text` in `el`, marked as people's own words (names, titles: not translated, not checked). */
+export function setUserText(el, text) {
+  el.textContent = text;
+  el.setAttribute('translate', 'no');
+}
+
+/** Show a message of the page's language in `el` (which may have held people's words before). */
+export function setPageText(el, text) {
+  el.textContent = text;
+  el.removeAttribute('translate');
 }
 
 export function showView(which) {
@@ -42,10 +52,11 @@ export function showJoinError(message) {
 }
 
 export function renderRoom(room) {
-  $('#show-title').textContent = room.title || 'OnAir show';
+  if (room.title) setUserText($('#show-title'), room.title);
+  else setPageText($('#show-title'), t('room.title.default'));
   $('#show-host').textContent = room.host_name || '';
   $('#show-description').textContent = room.description || '';
-  document.title = `${room.title || 'Show'} · OnAir`;
+  document.title = room.title ? t('room.title.page', { title: room.title }) : t('room.title.page_untitled');
 }
 
 /**
@@ -55,8 +66,7 @@ export function renderRoom(room) {
  */
 export function renderControls(c) {
   show($('#stage-controls'), c.onStage || c.screening);
-  $('#stage-heading').textContent = c.screening && !c.onStage
-    ? 'You are in the green room: only the host hears you' : 'You are on air';
+  $('#stage-heading').textContent = c.screening && !c.onStage ? t('room.stage.green_room') : t('room.stage.on_air');
   show($('#mic-button'), c.onStage);
   show($('#listener-controls'), c.role === 'listener' && !c.screening);
   const callIn = c.canCallIn || c.handRaised; // a raised hand can always be lowered
@@ -69,23 +79,21 @@ export function renderControls(c) {
   show($('#audit'), c.isHost);
   const mic = $('#mic-button');
   // A mic the host or a moderator closed is theirs to open: the button says so and does nothing.
-  mic.textContent = c.mutedByMod ? 'Mic off · The host muted you' : c.micOn ? 'Mic on' : 'Mic off';
+  mic.textContent = t(c.mutedByMod ? 'room.mic.muted_by_host' : c.micOn ? 'room.mic.on' : 'room.mic.off');
   mic.setAttribute('aria-pressed', String(c.micOn));
   mic.disabled = c.mutedByMod;
   const muteState = $('#mute-state');
-  muteState.textContent = c.mutedByMod
-    ? 'A moderator muted you or the host did: nobody hears you until one of them turns your mic back on.'
-    : c.micOn ? '' : 'Your mic is off: nobody hears you.';
+  muteState.textContent = c.mutedByMod ? t('room.mic.muted_by_mod_detail') : c.micOn ? '' : t('room.mic.off_detail');
   show(muteState, !!muteState.textContent);
   const hand = $('#hand-button');
-  hand.textContent = c.handRaised ? 'Lower hand' : 'Raise hand';
+  hand.textContent = t(c.handRaised ? 'room.hand.lower' : 'room.hand.raise');
   hand.setAttribute('aria-pressed', String(c.handRaised));
-  $('#pause-button').textContent = c.paused ? 'Play music' : 'Pause music';
-  $('#pub-state').textContent = c.pubState ? `Mic link: ${c.pubState}` : '';
+  $('#pause-button').textContent = t(c.paused ? 'room.music.play' : 'room.music.pause');
+  $('#pub-state').textContent = c.pubState ? t('room.pub.state', { state: pubLinkState(c.pubState) }) : '';
   const input = $('#chat-input');
   input.disabled = c.chatMuted;
   $('#chat-send').disabled = c.chatMuted;
-  input.placeholder = c.chatMuted ? 'A moderator muted you in chat' : 'Say something…';
+  input.placeholder = t(c.chatMuted ? 'room.chat.muted_placeholder' : 'room.chat.placeholder');
 }
 
 /** A lasting banner (the host is away); empty text hides it. */
@@ -109,14 +117,15 @@ export function showFinal(heading, detail, canRejoin) {
 export async function loadSummary(roomId, onUpcoming) {
   try {
     const room = await api(`/api/rooms/${encodeURIComponent(roomId)}`);
-    $('#join-heading').textContent = room.title;
-    $('#join-summary').textContent = `Hosted by ${room.host_name} · ${Number(room.listeners) || 0} listening`;
-    document.title = `${room.title} · OnAir`;
+    setUserText($('#join-heading'), room.title);
+    const count = Number(room.listeners) || 0;
+    $('#join-summary').textContent = t('room.join.summary', { host: room.host_name, count });
+    document.title = t('room.title.page', { title: room.title });
     if (Array.isArray(room.rules)) showJoinRules(room.rules);
     return room;
   } catch (err) {
     if (err.status !== 404) {
-      $('#join-summary').textContent = `Could not load the show: ${err.message}`;
+      $('#join-summary').textContent = t('room.join.load_failed', { error: errorText(err) });
       return null;
     }
   }
@@ -136,8 +145,8 @@ export async function showGone(roomId) {
   show($('#join-rules'), false);
   show($('#join-summary'), false);
   show($('#gone'), true);
-  $('#join-heading').textContent = 'This show is not on air';
-  document.title = 'Show not found · OnAir';
+  setPageText($('#join-heading'), t('room.gone.heading'));
+  document.title = t('room.gone.page_title');
   const list = $('#gone-rooms');
   let rooms = [];
   try { rooms = (await api('/api/rooms')).filter((r) => r.room_id !== roomId); } catch { rooms = []; }
@@ -146,9 +155,9 @@ export async function showGone(roomId) {
   rooms.sort((a, b) => (Number(b.listeners) || 0) - (Number(a.listeners) || 0) || started(b) - started(a));
   list.replaceChildren(...rooms.slice(0, 10).map((r) => h('li', {},
     h('a', { className: 'room-link', attrs: { href: r.room_url || roomPath(r.room_id) } },
-      h('span', { className: 'room-title', text: r.title }),
-      h('span', { className: 'room-host', text: `with ${r.host_name} · ${Number(r.listeners) || 0} listening` })))));
-  if (!rooms.length) list.replaceChildren(h('li', { className: 'muted', text: 'No other show is live right now.' }));
+      h('span', { className: 'room-title', text: r.title, attrs: { translate: 'no' } }),
+      h('span', { className: 'room-host', text: t('room.gone.room_host', { host: r.host_name, count: Number(r.listeners) || 0 }) })))));
+  if (!rooms.length) list.replaceChildren(h('li', { className: 'muted', text: t('room.gone.none') }));
 }
 
 /** A destructive button that asks for a second click instead of a modal dialog. */
