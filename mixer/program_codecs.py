@@ -13,7 +13,7 @@ import random
 import struct
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -58,6 +58,35 @@ def ogg_page(packets: list[bytes], *, serial: int, sequence: int, granule: int, 
     page = bytearray(header + lacing + b"".join(packets))
     page[22:26] = struct.pack("<I", ogg_crc(bytes(page)))
     return bytes(page)
+
+
+def ogg_opus_extent(file: BinaryIO) -> tuple[int, int]:
+    """What an Ogg/Opus file cut short (a crash mid-write) still holds whole: the length of its
+    complete pages and the duration in ms they carry (granule less the pre-skip). A page is
+    complete when all of it is there; the last one must also pass its CRC. Reads page headers
+    only, seeking over the bodies."""
+    size = file.seek(0, 2)
+    pages: list[tuple[int, int, int]] = []  # (start, end, granule)
+    at = 0
+    while at + 27 <= size:
+        file.seek(at)
+        header = file.read(27)
+        if header[:4] != b"OggS":
+            break
+        end = at + 27 + header[26] + sum(file.read(header[26]))
+        if end > size:
+            break
+        pages.append((at, end, struct.unpack_from("<q", header, 6)[0]))
+        at = end
+    while pages:
+        start, end, granule = pages.pop()
+        file.seek(start)
+        page = bytearray(file.read(end - start))
+        crc = struct.unpack_from("<I", page, 22)[0]
+        page[22:26] = bytes(4)
+        if ogg_crc(bytes(page)) == crc:
+            return end, max(0, granule - OPUS_PRE_SKIP) * 1000 // SAMPLE_RATE
+    return 0, 0
 
 
 class OggOpusStream:

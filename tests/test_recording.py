@@ -5,13 +5,18 @@ listed, in the podcast feed, with its chat for the replay page, and deleted by i
 from __future__ import annotations
 
 import asyncio
+import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import aiohttp
 import av
 import numpy as np
+import pytest
 from aiohttp.test_utils import TestServer
 
+from benchmarks.server import LocalServer
+from mixer.program_codecs import OggOpusStream, ogg_opus_extent
 from signaling.keys import SETTINGS
 from tests.clients import RATE, RoomClient, band_level
 from tests.helpers import OPERATOR, call, close_all, create_room, on_air, url_of, wait_for
@@ -154,3 +159,48 @@ async def test_the_show_ending_finishes_the_recording(server: TestServer,
     decoded_s = len(await asyncio.to_thread(decode_file, str(path))) / RATE
     assert abs(decoded_s - got["duration_ms"] / 1000) < 0.1  # type: ignore[index]
     await close_all(host)
+
+
+def test_a_file_cut_short_keeps_its_complete_pages(tmp_path: Path) -> None:
+    stream = OggOpusStream(packets_per_page=10)
+    frame = np.zeros((960, 2), np.float32)
+    pages = [stream.header] + [page for _ in range(100) if (page := stream.feed(frame))]
+    whole = b"".join(pages)  # 10 pages of 200 ms: 2000 ms less the pre-skip
+    path = tmp_path / "cut.ogg"
+    for data, expected in ((whole, (len(whole), 1993)),
+                           (whole + pages[-1][:40], (len(whole), 1993)),  # a page half written
+                           (whole[:-1], (len(whole) - len(pages[-1]), 1793)),  # the last one cut
+                           (whole[:-1] + b"\0", (len(whole) - len(pages[-1]), 1793)),  # bad CRC
+                           (b"not ogg", (0, 0))):
+        path.write_bytes(data)
+        with path.open("rb") as file:
+            assert ogg_opus_extent(file) == expected
+
+
+@pytest.mark.timeout(90)
+async def test_a_recording_cut_by_a_crash_is_kept_up_to_its_last_page(tmp_path: Path) -> None:
+    server = LocalServer(tmp_path / "data")
+    try:
+        await asyncio.to_thread(server.start)
+        async with aiohttp.ClientSession() as http:
+            room = await create_room(http, server.url, "Cut short")
+            host = await RoomClient(server.url, room["room_id"], "Hosty", token=room["host_token"],
+                                    media=False).connect()
+            assert (await host.request({"type": "record", "on": True}))["type"] == "ack"
+            recording_id = (await host.next("recording", on=True))["recording_id"]
+            await asyncio.sleep(3.0)
+            server.kill()  # SIGKILL: the recorder never writes its last page nor its duration
+            await close_all(host)
+            await asyncio.to_thread(server.start)  # the room comes back, and with it the recording
+            _, listed = await call(http, "get", f"{server.url}/api/recordings")
+            row = next(r for r in listed if r["recording_id"] == recording_id)  # type: ignore[union-attr]
+            async with http.get(f"{server.url}/recordings/{recording_id}.ogg") as resp:
+                assert resp.status == 200
+                body = await resp.read()
+        with av.open(io.BytesIO(body)) as container:
+            samples = sum(frame.samples for frame in container.decode(audio=0))
+        print(f"\ncut by SIGKILL after 3 s: {row['duration_ms']} ms listed, {samples / 48:.0f} ms decoded")
+        assert 2000 <= row["duration_ms"] <= 3600
+        assert abs(samples / 48 - row["duration_ms"]) < 50  # what is listed is what plays
+    finally:
+        server.stop()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import weakref
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from mixer.program_codecs import OggOpusStream
+from mixer.program_codecs import OggOpusStream, ogg_opus_extent
 
 from ..tokens import new_id
 from .program import Program, program_for
@@ -43,6 +44,33 @@ def recording_json(row: dict[str, Any]) -> dict[str, Any]:
         "duration_ms": row["duration_ms"],
         "url": f"/recordings/{row['recording_id']}.ogg",
     }
+
+
+def salvage_recordings(room: Room) -> int:
+    """Finish the room's recordings that a stopped process left open (a crash cut them short) from
+    what their files hold: cut to the last complete page, timed and listed by it. One with no
+    sound in it is removed. Called when the room opens here, so nobody is making them."""
+    salvaged = 0
+    for row in room.store.open_recordings(room.room_id):
+        path = recordings_dir(room) / row["file"]
+        try:
+            with path.open("r+b") as file:
+                size, duration_ms = ogg_opus_extent(file)
+                file.truncate(size)
+        except OSError:
+            size, duration_ms = 0, 0
+        if duration_ms <= 0:
+            room.store.delete_recording(row["recording_id"])
+            path.unlink(missing_ok=True)
+            continue
+        started = datetime.fromisoformat(row["started_at"].replace("Z", "+00:00"))
+        ended = (started + timedelta(milliseconds=duration_ms)).isoformat(timespec="milliseconds")
+        room.store.finish_recording(row["recording_id"], duration_ms=duration_ms, size=size,
+                                    ended_at=ended.replace("+00:00", "Z"))
+        log.warning("room %s: recording %s was cut short (%d ms kept)", room.room_id,
+                    row["recording_id"], duration_ms)
+        salvaged += 1
+    return salvaged
 
 
 class Recorder:

@@ -19,6 +19,7 @@ from ..tokens import new_id, new_token
 from .participant import Participant
 from .playlog import PlayLog
 from .ratelimit import RateLimit
+from .recording import salvage_recordings
 from .requests import RequestDesk
 from .room import Room
 from .stations import MODERATOR_NAME, Stations
@@ -93,6 +94,7 @@ class RoomRegistry:
         room.once("ended", lambda: self._ended(room))
         self.play_logs[room.room_id] = PlayLog(room, self.store)
         RequestDesk.of(room)  # a host who joins gets the pending requests
+        salvage_recordings(room)  # what a crash of the room's last origin cut short
         return room
 
     def _ended(self, room: Room) -> None:

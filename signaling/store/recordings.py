@@ -25,12 +25,18 @@ class RecordingsMixin(StoreBase):
         assert row is not None  # just written
         return row
 
-    def finish_recording(self, recording_id: str, *, duration_ms: int, size: int) -> None:
-        """The recording ended: its length and size are known."""
+    def finish_recording(self, recording_id: str, *, duration_ms: int, size: int,
+                         ended_at: str | None = None) -> None:
+        """The recording ended (now, unless ``ended_at`` says when): its length and size are known."""
         self._write(
             "UPDATE recordings SET ended_at = ?, duration_ms = ?, bytes = ? WHERE recording_id = ?",
-            (now_iso(), int(duration_ms), int(size), recording_id),
+            (ended_at or now_iso(), int(duration_ms), int(size), recording_id),
         )
+
+    def open_recordings(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's recordings not finished (being made, or cut short by a crash)."""
+        return self._dicts(
+            f"SELECT {_COLUMNS} FROM recordings WHERE room_id = ? AND ended_at IS NULL", (room_id,))
 
     def recording(self, recording_id: str) -> dict[str, Any] | None:
         """One recording (finished or not), or None."""
