@@ -21,8 +21,8 @@ from .cluster import ClusterBus
 from .config import Settings
 from .errors import error_middleware
 from .http.cluster_view import families_json, rooms_json
-from .http.listen_relay import private_site
 from .http.metrics import metrics_registry
+from .http.origin_relay import private_site
 from .http.proxy import TrustedProxies, forwarded_middleware
 from .keys import (
     CLUSTER,
@@ -49,7 +49,7 @@ from .model.stations import Stations, demo_in_library, library_settings
 from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
 from .protocol.workers import HUB, WorkerHub
-from .routes import add_listen_routes, add_routes
+from .routes import add_room_routes, add_routes
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -161,8 +161,8 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     host, port = settings.pipe_address.rsplit(":", 1)
     bound = await endpoint.start(host.strip("[]"), int(port))
     advertised = (settings.pipe_advertise or bound[0], bound[1])
-    # HTTP audio landing on another worker is relayed to the room's origin at this address
-    private = private_site(app, host.strip("[]"), add_listen_routes)
+    # a room's HTTP routes landing on another worker are relayed to its origin at this address
+    private = private_site(app, host.strip("[]"), add_room_routes)
     try:
         node_address = await anext(private)
         bus = await ClusterBus.connect(settings.redis_url, settings.worker_id, pipe_address=advertised,

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from aiohttp import web
 
 from .http import admin, bans, health, listen, metrics, operator, pages, playlog, rooms, shows, tracks
-from .http import listen_relay as relay
 from .http import listen_share as share
+from .http import origin_relay as relay
 from .http import recordings as recorded
-from .http.listen_relay import Handler
+from .http.origin_relay import Handler
 from .protocol.socket import room_socket
 
 
@@ -18,13 +18,9 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/rooms", rooms.create_room)
     r.add_get("/api/rooms", rooms.list_rooms)
-    r.add_get("/api/rooms/{room_id}", rooms.get_room)
-    r.add_delete("/api/rooms/{room_id}", admin.end_room)  # the host's token goes on to rooms.delete_room
+    add_room_routes(app, relay.from_origin)
     r.add_get("/api/rooms/{room_id}/ws", room_socket)
-    r.add_get("/api/rooms/{room_id}/audit", operator.room_audit)
-    r.add_get("/api/rooms/{room_id}/playlog", playlog.room_playlog)
     r.add_get("/api/playlog", playlog.export_playlog)
-    r.add_post("/api/rooms/{room_id}/away", rooms.step_away)
     r.add_get("/api/tracks", tracks.list_tracks)
     r.add_post("/api/tracks", tracks.upload_track)
     r.add_delete("/api/tracks/{track_id}", tracks.delete_track)
@@ -49,9 +45,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/healthz", health.healthz)
     r.add_get("/metrics", metrics.metrics)
     r.add_get("/", pages.index)
-    r.add_get("/r/{room_id}", share.room_page)  # room.html with the room's share tags
     r.add_get("/embed/{room_id}", share.embed_page)
-    add_listen_routes(app, relay.from_origin)
     r.add_get("/api/recordings", recorded.list_recordings)
     r.add_get("/api/recordings/{recording_id}", recorded.get_recording)
     r.add_delete("/api/recordings/{recording_id}", recorded.delete_recording)
@@ -62,10 +56,16 @@ def add_routes(app: web.Application) -> None:
     r.add_static("/static/", pages.WEB_DIR, follow_symlinks=False)
 
 
-def add_listen_routes(app: web.Application, wrap: Callable[[Handler], Handler] = lambda h: h) -> None:
-    """The program as HTTP audio (``wrap``: relayed to the room's origin where it is elsewhere).
-    Each worker also serves these alone on its private address (``listen_relay.private_site``)."""
+def add_room_routes(app: web.Application, wrap: Callable[[Handler], Handler] = lambda h: h) -> None:
+    """What needs the room itself, on its origin (``wrap``: relayed there from another worker).
+    Each worker also serves these alone on its private address (``origin_relay.private_site``)."""
     r = app.router
+    r.add_get("/api/rooms/{room_id}", wrap(rooms.get_room))
+    r.add_delete("/api/rooms/{room_id}", wrap(admin.end_room))  # the host's token: rooms.delete_room
+    r.add_post("/api/rooms/{room_id}/away", wrap(rooms.step_away))
+    r.add_get("/api/rooms/{room_id}/audit", wrap(operator.room_audit))
+    r.add_get("/api/rooms/{room_id}/playlog", wrap(playlog.room_playlog))
+    r.add_get("/r/{room_id}", wrap(share.room_page))  # room.html with the room's share tags
     r.add_get("/r/{room_id}/listen.ogg", wrap(listen.listen_ogg))
     r.add_get("/r/{room_id}/listen.mp3", wrap(listen.listen_mp3))
     r.add_get("/r/{room_id}/hls/live.m3u8", wrap(listen.hls_playlist))

@@ -1,10 +1,12 @@
-"""HTTP audio with workers: a player's request lands on any worker (one shared port); the one that
-is not the room's origin relays it there (``Via``), so every format plays wherever it lands."""
+"""A room's HTTP with workers: a request (the API, the page, HTTP audio) lands on any worker (one
+shared port); the one that is not the room's origin relays it there (``Via``), so it is answered
+wherever it lands."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -145,3 +147,50 @@ async def test_a_relayed_player_who_stops_reading_is_let_go(cluster: LocalServer
     print(f"\nstalled relayed player: {received} bytes were in flight, then the connection closed")
     assert received < 300_000  # buffers in flight (~200 KB), not the 25 s of MP3 (400 KB) and growing
     sock.close()
+
+
+async def session_on_the_relaying_worker(url: str, tries: int = 40) -> aiohttp.ClientSession:
+    """A client whose one keep-alive connection landed on the worker that is not ``url``'s
+    room's origin (its answers carry ``Via``): its next requests go the same way."""
+    for _ in range(tries):
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+        async with http.get(url) as resp:
+            await resp.read()
+            if "Via" in resp.headers:
+                return http
+        await http.close()
+    raise AssertionError(f"{tries} connections, none relayed")
+
+
+async def test_the_rooms_page_and_api_answer_on_either_worker(cluster: LocalServer) -> None:
+    room = create_room_sync(cluster.url, "Asked anywhere", "Hostess")
+    api = f"{cluster.url}/api/rooms/{room['room_id']}"
+    for kind, (headers, body) in (await fetch_from_each_worker(api, 1.0)).items():
+        summary = json.loads(body)
+        assert summary["room_id"] == room["room_id"] and summary["title"] == "Asked anywhere", kind
+        assert summary["rules"] and headers["Content-Type"].startswith("application/json")
+    for kind, (_, body) in (await fetch_from_each_worker(f"{cluster.url}/r/{room['room_id']}", 1.0)).items():
+        assert b'<meta property="og:title" content="Asked anywhere">' in body, kind  # the share tags
+
+    http = await session_on_the_relaying_worker(api)
+    try:
+        host = {"Authorization": f"Bearer {room['host_token']}"}
+        async with http.post(f"{api}/away", headers={"Authorization": "Bearer wrong"}) as resp:
+            assert resp.status == 401 and "Via" in resp.headers  # refused by the origin, relayed
+            assert (await resp.json())["error"]["code"] == "unauthorized"
+        async with http.post(f"{api}/away", headers=host) as resp:
+            assert resp.status == 200 and (await resp.json())["wait_s"] > 0
+        async with http.delete(api, headers=host) as resp:
+            assert resp.status == 204 and "Via" in resp.headers  # the host ends the show from here
+    finally:
+        await http.close()
+    got = await fetch_status_from_each_worker(api)
+    assert got == {404}, got
+
+
+async def fetch_status_from_each_worker(url: str, tries: int = 10) -> set[int]:
+    statuses = set()
+    for _ in range(tries):
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            statuses.add(resp.status)
+    return statuses
