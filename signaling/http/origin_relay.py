@@ -22,6 +22,7 @@ from aiohttp import web
 from ..cluster import BusUnavailable
 from ..errors import ApiError, error_middleware
 from ..keys import CLUSTER, REGISTRY
+from ..model.placement import place
 from .listen import bound_kernel_buffer
 
 log = logging.getLogger(__name__)
@@ -54,19 +55,13 @@ async def _origin_address(request: web.Request) -> str | None:
     """The private HTTP address of the room's origin when that is another worker; None to serve
     here (this worker holds the room, has just claimed it, or nobody can: the handler says so)."""
     bus = request.app.get(CLUSTER)
-    registry = request.app[REGISTRY]
-    room_id = request.match_info["room_id"]
-    if bus is None or registry.get(room_id) is not None:
+    if bus is None:
         return None
-    saved = registry.store.room(room_id)
-    if saved is None or saved.get("ended_at"):
+    placed = await place(request.app[REGISTRY], bus, request.match_info["room_id"])
+    if not isinstance(placed, str):
         return None
     try:
-        origin = await bus.ensure_origin(room_id)
-        if origin == bus.worker_id:
-            registry.reopen(room_id)
-            return None
-        info = (await bus.workers()).get(origin)
+        info = (await bus.workers()).get(placed)
     except BusUnavailable:
         raise ApiError("draining", "the workers cannot reach each other now: try again") from None
     if info is None:

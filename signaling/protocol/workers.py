@@ -22,8 +22,9 @@ from aiohttp import web
 from sfu import MediaWorker
 
 from ..cluster import BusUnavailable, ClusterBus
-from ..errors import CLOSE_GOING_AWAY, ApiError
+from ..errors import CLOSE_GOING_AWAY
 from ..model.mesh import MUSIC, Mesh, voice_key
+from ..model.placement import place
 from ..model.registry import RoomRegistry
 from ..model.remote import Links, RemoteOutbox
 from ..model.room import Room
@@ -96,24 +97,12 @@ class WorkerHub:
     # --- where a room lives ---------------------------------------------------------------------
     async def locate(self, room_id: str) -> Room | EdgeRoom | None:
         """The room here (we are its origin), our share of it (another worker is), or None."""
-        if self.bus.draining:
-            raise ApiError("draining", "this server is shutting down; try again")
-        room = self.registry.get(room_id)
-        if room is not None:
-            return room
         edge = self.edges.get(room_id)
-        if edge is not None and not edge.closed:
+        held_elsewhere = room_id not in self.registry.rooms and not self.bus.draining
+        if edge is not None and not edge.closed and held_elsewhere:
             return edge
-        saved = self.registry.store.room(room_id)
-        if saved is None or saved.get("ended_at"):
-            return None
-        try:
-            origin = await self.bus.ensure_origin(room_id)
-        except BusUnavailable:
-            raise ApiError("draining", "the workers cannot reach each other; try again") from None
-        if origin == self.me:
-            return self.registry.reopen(room_id)
-        return self._edge(room_id, origin)
+        placed = await place(self.registry, self.bus, room_id)
+        return self._edge(room_id, placed) if isinstance(placed, str) else placed
 
     def _edge(self, room_id: str, origin: str) -> EdgeRoom:
         edge = self.edges.get(room_id)
