@@ -256,6 +256,8 @@ async def test_chat_is_rate_limited_to_5_messages_in_10_s(base_url: str, room: d
     before = counts([host, talker, reader])
     reply = await talker.request({"type": "chat", "text": "one too many"})
     assert reply["type"] == "error" and reply["code"] == "rate_limited", reply
+    assert reply["reason"] == "chat_rate" and reply["params"] == {"count": 5, "seconds": 10}, reply
+    assert reply["message"] == "Slow down: at most 5 messages in 10 seconds."
     await barrier(host, talker, reader)
     assert counts([host, talker, reader]) == before
     texts = [m["text"] for m in (await fresh_welcome(base_url, room["room_id"]))["chat"]]

@@ -39,9 +39,9 @@ async def chat(room: Room, me: Participant, msg: dict) -> None:
             "chat_muted",
         )
     text = _chat_text(msg)
-    if not room.chat_limit.allow(me.participant_id):
-        raise ApiError(
-            "rate_limited", "Slow down: at most 5 messages in 10 seconds.",
-            "chat_rate", count=5, seconds=10,
-        )
+    limit = room.chat_limit
+    if not limit.allow(me.participant_id):
+        seconds = round(limit.window_s)
+        raise ApiError("rate_limited", f"Slow down: at most {limit.count} messages in {seconds} seconds.",
+                       "chat_rate", count=limit.count, seconds=seconds)
     room.add_chat(me, room.word_filter.clean(text))
