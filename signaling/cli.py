@@ -24,7 +24,7 @@ from .config import ConfigError, Settings, build_parser, settings_from_args
 from .http.accesslog import AccessLogger
 from .store import Store
 
-LISTEN_BACKLOG = 1024  # capped by the kernel's net.core.somaxconn
+LISTEN_BACKLOG = 4096  # the kernel's default net.core.somaxconn (since Linux 5.4), which caps it
 
 
 class _JsonFormatter(logging.Formatter):

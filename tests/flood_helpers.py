@@ -166,10 +166,16 @@ async def flood_socket(url: str, room_id: str, count: int) -> dict:
                     await ws.ping(bytes(data))  # type: ignore[arg-type]
                 sent += 1
         sending_ended = time.monotonic()
-        if not ws.closed:  # not limited (--message-rate 0): wait until the server got through it all
+        if not ws.closed:
+            # Either the server was not limiting (--message-rate 0) and we wait until it got through
+            # it all, or every frame fitted in the socket's buffers before the reader saw the close:
+            # then the reader ends, and waiting for the answer to "last" would be waiting for nothing.
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str(json.dumps({"type": "ping", "t": 0, "id": "last"}))
-                await asyncio.wait_for(done.wait(), timeout=60)
+            answered = asyncio.ensure_future(done.wait())
+            await asyncio.wait([answered, reader], timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            answered.cancel()
+            with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.close()
         await asyncio.wait_for(reader, timeout=20)
         return {
