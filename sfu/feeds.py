@@ -46,10 +46,22 @@ class MemberLatency:
     stats: dict[str, float] = field(default_factory=dict)
     codec_ms: float = 0.0
     measured_ms: float | None = None  # the loop as ``LoopMeter`` measured it lately
+    correction_ms: float = 0.0  # the last measure less the estimate at the time
 
     def loop_ms(self) -> float:
-        """L_i: as measured lately, else as estimated."""
-        return self.measured_ms if self.measured_ms is not None else self.estimate_ms()
+        """L_i: as measured lately, else as estimated, corrected by the last measure."""
+        return self.measured_ms if self.measured_ms is not None else self.estimate_ms() + self.correction_ms
+
+    def measured(self, loop_ms: float) -> None:
+        """A measure of the loop: used while fresh, and then still the estimate's correction.
+
+        What the estimate misses (a WebAudio echo counted with a device latency it never pays,
+        the queues of a client's own pipeline) does not go away when the meter misses a round
+        or two, or for good (headphones on): the estimate then moves with the member's figures
+        from where the last measure put it, instead of jumping back by the difference.
+        """
+        self.measured_ms = loop_ms
+        self.correction_ms = loop_ms - self.estimate_ms()
 
     def estimate_ms(self) -> float:
         """Network both ways, their jitter buffer, output and input latency and the codec's
@@ -174,14 +186,25 @@ def echo_lag(music: np.ndarray, voice: np.ndarray, lo: int, hi: int) -> int | No
     return int(lags[best]) if values[best] > CONFIDENT * max(rest, 1e-12) else None
 
 
-def measure_loop(music: tuple[np.ndarray, np.ndarray], voice: Heard, cap_ms: float) -> float | None:
+Timeline = tuple[np.ndarray, np.ndarray]
+NOTHING: Timeline = (np.zeros(0, np.float32), np.zeros(0))
+
+
+def audible(voice: Timeline) -> bool:
+    """Some sound in a voice's ``timeline``: not a closed or muted microphone, nor a voice that
+    has not started yet."""
+    return len(voice[0]) >= RATE and float(np.std(voice[0])) >= 1.0
+
+
+def measure_loop(music: Timeline, voice: Timeline, cap_ms: float) -> float | None:
     """How long after the music (``timeline`` of what left the server) the member's voice carrying
-    it came back (ms), from the later half of the voice; None unless both halves clearly carry
-    the music (not with headphones, nor in silence) and agree within ``AGREE_MS``."""
+    it came back (ms), from the later half of the voice (its ``timeline``); None unless both
+    halves clearly carry the music (not with headphones, nor in silence) and agree within
+    ``AGREE_MS``."""
     m_pcm, m_times = music
-    v_pcm, v_times = timeline(voice) if len(voice) >= 50 else (np.zeros(0, np.float32), np.zeros(0))
+    v_pcm, v_times = voice
     half = len(v_pcm) // 2
-    if not len(m_pcm) or half < RATE // 2 or float(np.std(v_pcm)) < 1.0:
+    if not len(m_pcm) or not audible(voice):
         return None
     m0 = float(np.nanmedian(m_times - np.arange(len(m_times)) / RATE))
     loops = [_half_loop(m_pcm, m_times, m0, v_pcm[at : at + half], v_times[at : at + half], cap_ms)
@@ -211,8 +234,10 @@ class LoopMeter:
     headphones): every 2 s their voice of the last 3 s is decoded and correlated with the music
     sent in the last 4.5 s, off the event loop (about 12 ms of CPU per round for the music and
     15 ms per voice). A clear measure (``measure_loop``) sets the member's ``measured_ms``; one
-    not renewed for 10 s is dropped, and the estimate is used again. A voice without the music
-    three times in a row is tried again only every 10 s."""
+    not renewed for 10 s is dropped, and the estimate is used again, with the last measure's
+    correction. A voice with sound but without the music three times in a row (headphones) is
+    tried again only every 10 s; a silent one (a microphone not yet open, or muted) every 2 s,
+    without decoding the music for it."""
 
     def __init__(self, cap_ms: float = 1000.0) -> None:
         self.cap_ms = cap_ms
@@ -240,20 +265,27 @@ class LoopMeter:
         job = asyncio.get_running_loop().run_in_executor(None, self._measure_all, heard, due)
         job.add_done_callback(lambda done: self._apply(done, members, now_ms))
 
-    def _measure_all(self, music: Heard, voices: dict[str, Heard]) -> dict[str, float | None]:
-        sent = timeline(music) if len(music) >= 100 else (np.zeros(0, np.float32), np.zeros(0))
-        return {owner: measure_loop(sent, voice, self.cap_ms) for owner, voice in voices.items()}
+    def _measure_all(self, music: Heard, voices: dict[str, Heard]) -> dict[str, tuple[bool, float | None]]:
+        """Each voice: (audible, its loop or None); the music is decoded only for audible ones."""
+        heard = {owner: timeline(voice) if len(voice) >= 50 else NOTHING for owner, voice in voices.items()}
+        if not any(audible(voice) for voice in heard.values()):
+            return {owner: (False, None) for owner in heard}
+        sent = timeline(music) if len(music) >= 100 else NOTHING
+        return {owner: (audible(voice), measure_loop(sent, voice, self.cap_ms))
+                for owner, voice in heard.items()}
 
     def _apply(self, done: asyncio.Future, members: Mapping[str, MemberLatency], now_ms: float) -> None:
         self._busy = False
         if done.cancelled() or done.exception() is not None:
             return
-        for owner, loop in done.result().items():
+        for owner, (sound, loop) in done.result().items():
             member = members.get(owner)
-            self._misses[owner] = 0 if loop is not None else self._misses.get(owner, 0) + 1
-            self._due[owner] = now_ms + (RETRY_MS if self._misses[owner] >= 3 else MEASURE_EVERY_MS)
+            if sound:  # silence (a mic not open yet, or muted) tells nothing of headphones
+                self._misses[owner] = 0 if loop is not None else self._misses.get(owner, 0) + 1
+            misses = self._misses.get(owner, 0)
+            self._due[owner] = now_ms + (RETRY_MS if misses >= 3 else MEASURE_EVERY_MS)
             if member is not None and loop is not None:
-                member.measured_ms = loop
+                member.measured(loop)
                 self._measured_at[owner] = now_ms
 
     def _listen(self, music: Producer | None, voices: dict[str, Producer]) -> None:

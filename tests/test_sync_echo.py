@@ -7,13 +7,23 @@ loop measured (its voice correlated with the music, ``sfu.feeds.LoopMeter``).
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mixer.encoder import OpusFrameEncoder
-from sfu.feeds import CODEC_MS, STALE_MS, LoopMeter, MemberLatency, measure_loop, timeline
+from sfu.feeds import (
+    CODEC_MS,
+    MEASURE_EVERY_MS,
+    RETRY_MS,
+    STALE_MS,
+    LoopMeter,
+    MemberLatency,
+    measure_loop,
+    timeline,
+)
 from sfu.producer import Counters, Producer
 from tests.clients import RATE, RoomClient
 from tests.echo_client import (
@@ -143,7 +153,7 @@ def meter_case(voice: np.ndarray, arrives_s: float) -> float | None:
     music = click_signal(5.0, seed=11)
     sent = packets_of(music, 123_456, 1000.0)
     heard = packets_of(voice, 999_000_000, 1000.0 + arrives_s)
-    return measure_loop(timeline(sent), heard[-150:], 1000.0)
+    return measure_loop(timeline(sent), timeline(heard[-150:]), 1000.0)
 
 
 def noise(seconds: float, level: float, seed: int) -> np.ndarray:
@@ -173,13 +183,43 @@ async def test_the_meter_listens_only_while_a_member_publishes_and_forgets_old_m
     meter = LoopMeter()
     meter.update(music, {"a": voice}, members, now_ms=0.0)
     assert music.heard and voice.heard, "an ear on the music and on the member's voice"
-    members["a"].measured_ms = 150.0
-    assert members["a"].loop_ms() == 150.0
+    estimate = 10.0 + 50.0 + CODEC_MS
+    members["a"].measured(estimate - 40.0)  # a WebAudio echo: 40 ms of device latency never paid
+    assert members["a"].loop_ms() == estimate - 40.0
     meter.update(music, {"a": voice}, members, now_ms=STALE_MS + 1.0)
     assert members["a"].measured_ms is None, "a measure not renewed for 10 s is forgotten"
-    assert members["a"].loop_ms() == 10.0 + 50.0 + CODEC_MS
+    assert members["a"].loop_ms() == estimate - 40.0, "its correction of the estimate is not"
+    members["a"].stats["jitter_buffer_ms"] = 70.0
+    assert members["a"].loop_ms() == estimate - 40.0 + 20.0, "the estimate moves on from there"
     meter.update(music, {}, members, now_ms=STALE_MS + 2.0)
     assert not music.heard and not voice.heard, "nobody publishes: no ear, no music encoded for it"
     meter.update(music, {"b": Producer("voice", "b", counters)}, members, now_ms=STALE_MS + 3.0)
     assert not music.heard, "a voice of someone not on stage (the green room) is not measured"
     meter.close()
+
+
+def rounds(meter: LoopMeter, members: dict[str, MemberLatency], results: list[tuple[bool, float | None]],
+           start_ms: float) -> float:
+    """The meter takes ``results`` as rounds of measures 2 s apart; when it would measure next."""
+    for n, result in enumerate(results):
+        done: Future = Future()
+        done.set_result({"a": result})
+        meter._apply(done, members, now_ms=start_ms + n * MEASURE_EVERY_MS)  # type: ignore[arg-type]
+    return meter._due["a"] - (start_ms + (len(results) - 1) * MEASURE_EVERY_MS)
+
+
+def test_a_silent_voice_is_measured_again_soon_and_one_without_the_music_later() -> None:
+    """A microphone not yet open (or muted) tells nothing: tried again 2 s later however often;
+    a voice with sound but without the music three times in a row (headphones): 10 s later."""
+    meter, members = LoopMeter(), {"a": MemberLatency(codec_ms=CODEC_MS)}
+    assert rounds(meter, members, [(False, None)] * 5, 0.0) == MEASURE_EVERY_MS
+    assert rounds(meter, members, [(True, None)] * 2, 10_000.0) == MEASURE_EVERY_MS
+    assert rounds(meter, members, [(True, None)], 20_000.0) == RETRY_MS
+    assert rounds(meter, members, [(True, 70.0)], 30_000.0) == MEASURE_EVERY_MS
+    assert members["a"].measured_ms == 70.0
+
+
+def test_the_meter_decodes_no_music_for_silent_voices() -> None:
+    music = packets_of(click_signal(5.0, seed=11), 123_456, 1000.0)
+    silent = packets_of(np.zeros((RATE * 3, 2), np.float32), 7, 1000.0)
+    assert LoopMeter()._measure_all(music, {"a": silent}) == {"a": (False, None)}

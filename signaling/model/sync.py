@@ -45,7 +45,8 @@ def sync_message(router: Router, listeners: int, broadcast_delay_s: float) -> di
     for owner, loop_ms in router.loop_latencies().items():
         member = router.members.get(owner)
         rtt = member.rtcp_rtt_ms if member is not None else None
-        members[owner] = {"loop_ms": round(loop_ms, 1), "rtt_ms": _rounded(rtt)}
+        measured = member is not None and member.measured_ms is not None
+        members[owner] = {"loop_ms": round(loop_ms, 1), "rtt_ms": _rounded(rtt), "measured": measured}
     rtts, losses = listener_figures(router)
     return {
         "type": "sync",

@@ -4,21 +4,23 @@ The page is rewired from the test (``add_init_script``; web/ is not touched): it
 WebAudio echo of the music it receives (the music's ``<audio>`` element through a
 MediaStreamAudioSourceNode into a MediaStreamAudioDestinationNode), so Chromium decodes the music
 with its own jitter buffer, runs it through WebAudio and encodes it again with its own Opus
-encoder, and the page sends its own ``stats``. An aiortc listener measures the voice against the
-music (tests/echo_client.py ``offset_ms``); a moderator measures the loop on the live feed.
+encoder, and the page sends its own ``stats``. The server measures the loop from the echo (the desk's
+sync panel says "measured"); an aiortc listener measures the voice against the music
+(tests/echo_client.py ``offset_ms``); a moderator measures the loop on the live feed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import urllib.request
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from benchmarks.server import LocalServer
 from sfu.feeds import CODEC_MS
@@ -84,6 +86,10 @@ async () => {
 }
 """
 
+MEASURED = """(id) => {
+  const s = window.onair && window.onair.sync;
+  return Boolean(s && s.members[id] && s.members[id].measured);
+}"""
 SEND = """(msg) => window.roomSockets.filter((s) => s.readyState === 1)
   .forEach((s) => s.send(JSON.stringify(msg)))"""
 LISTEN_S = 6.0
@@ -165,7 +171,12 @@ def test_a_chromium_echo_host_lines_up_within_15_ms(
         listener = aio.run(RoomClient(clicks_server.url, room["room_id"], "Lis").connect())
         mod = aio.run(RoomClient(clicks_server.url, room["room_id"], "Mara").connect())
         page.evaluate(SEND, {"type": "make_moderator", "participant_id": mod.participant_id})
-        page.wait_for_timeout(8_000)  # the loop measured (or the page's stats); D follows in a second
+        # The server finds the music in the echo and says so; then D and the voice's delay follow
+        # within a second, and the next measures (every 2 s) keep them there.
+        page.wait_for_function(MEASURED, arg=host_id, timeout=30_000)
+        row = page.locator(f'#sync-members li[data-participant-id="{host_id}"]')
+        expect(row).to_contain_text(re.compile(r"loop \d+ ms \(measured\)"))
+        page.wait_for_timeout(3_000)
 
         async def both() -> tuple[float, float]:
             return await asyncio.gather(measure(listener, host_id, LISTEN_S), measure(mod, host_id, LISTEN_S))
@@ -173,12 +184,14 @@ def test_a_chromium_echo_host_lines_up_within_15_ms(
         audience, live = aio.run(both())
         jitter = page.evaluate(JITTER_BUFFER)
         sync, told = latest(received, "sync"), latest(sent, "stats")
+        rows = [f["members"].get(host_id, {}) for f in received if f.get("type") == "sync"]
+        history = [(row.get("loop_ms"), row.get("measured")) for row in rows]
         figures = ("rtt_ms", "jitter_buffer_ms", "output_latency_ms", "input_latency_ms")
         estimate = sum(told.get(k, 0) for k in figures) + CODEC_MS
         print(f"\n[{start}] audience feed: voice - music {audience:+.1f} ms. Loop on the live feed "
               f"{live:.1f} ms; the server uses {sync['members'][host_id]['loop_ms']} ms (D "
               f"{sync['audience_delay_ms']} ms); the page told {told}, an estimate of {estimate:.1f} ms; "
-              f"the music's jitter buffer (ms) {jitter}")
+              f"the music's jitter buffer (ms) {jitter}; L_i (measured?) every 2 s: {history}")
         aio.run(close_all(listener, mod))
         assert abs(audience) < 15, f"{start}: the voice is {audience:+.1f} ms off the music"
     except Exception:

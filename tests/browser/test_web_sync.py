@@ -72,7 +72,8 @@ def test_the_host_sees_sync_health_and_listeners_do_not(new_page, live_server: L
     expect(figures).to_contain_text(re.compile(r"Listener loss p50 / p95\s*0\.0 % / 0\.0 %"))
     member = host.locator(f'#sync-members li[data-participant-id="{host_id}"]')
     expect(member).to_contain_text("Clocky")
-    expect(member).to_contain_text(re.compile(r"loop \d+ ms"))
+    # Chromium's fake microphone beeps: no music in the voice, the loop is estimated from stats
+    expect(member).to_contain_text(re.compile(r"loop \d+ ms \(estimated\)"))
     expect(member).to_have_attribute("data-grade", "good")  # D is never below the host's loop
     assert_accessible(host, "the host's sync panel")
 

@@ -1,6 +1,7 @@
 // Sync health, for the host and moderators: the `sync` message (every 2 s) as
 // a small panel. D is the audience delay; each voice on air has its loop
-// latency L_i (D must never sit below it, or that voice reaches listeners late)
+// latency L_i (D must never sit below it, or that voice reaches listeners late),
+// measured from their voice where it carries the music or estimated from stats,
 // and RTT; the listeners' RTT and loss come from their RTCP receiver reports.
 import { formatNumber, t } from './i18n.js';
 import { $, h } from './util.js';
@@ -29,7 +30,8 @@ export function grade(sync) {
   const members = Object.entries((sync && sync.members) || {}).map(([pid, m]) => {
     const loop = num(m && m.loop_ms);
     const late = loop !== null && delay !== null && loop > delay;
-    return { pid, loop, rtt: num(m && m.rtt_ms), grade: late ? 'poor' : gradeOf(m && m.rtt_ms, THRESHOLDS.rttMs), late };
+    return { pid, loop, measured: Boolean(m && m.measured), rtt: num(m && m.rtt_ms),
+      grade: late ? 'poor' : gradeOf(m && m.rtt_ms, THRESHOLDS.rttMs), late };
   });
   const loss = gradeOf(l.loss_pct_p95, THRESHOLDS.lossPct);
   const rtt = gradeOf(l.rtt_ms_p95, THRESHOLDS.rttMs);
@@ -110,7 +112,9 @@ export class SyncPanel {
     },
     this.nameOf(m.pid) ? h('span', { className: 'name', text: this.nameOf(m.pid), attrs: { translate: 'no' } })
       : h('span', { className: 'name', text: t('desk.sync.someone') }),
-    h('span', { text: t('desk.sync.member', { loop: ms(m.loop), rtt: ms(m.rtt) }) }),
+    h('span', { text: t('desk.sync.member', {
+      loop: ms(m.loop), how: t(m.measured ? 'desk.sync.measured' : 'desk.sync.estimated'), rtt: ms(m.rtt),
+    }) }),
     m.late ? h('span', { className: 'badge late', text: t('desk.sync.late') }) : null)));
     $('#sync-waiting').hidden = true;
     this.showDelay(num(sync.broadcast_delay_s) || 0);
