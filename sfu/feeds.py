@@ -61,7 +61,8 @@ class MemberLatency:
         from where the last measure put it, instead of jumping back by the difference.
         """
         self.measured_ms = loop_ms
-        self.correction_ms = loop_ms - self.estimate_ms()
+        if self.rtcp_rtt_ms is not None or "rtt_ms" in self.stats:  # not against the default RTT
+            self.correction_ms = loop_ms - self.estimate_ms()
 
     def estimate_ms(self) -> float:
         """Network both ways, their jitter buffer, output and input latency and the codec's

@@ -191,6 +191,9 @@ async def test_the_meter_listens_only_while_a_member_publishes_and_forgets_old_m
     assert members["a"].loop_ms() == estimate - 40.0, "its correction of the estimate is not"
     members["a"].stats["jitter_buffer_ms"] = 70.0
     assert members["a"].loop_ms() == estimate - 40.0 + 20.0, "the estimate moves on from there"
+    unknown_rtt = MemberLatency(stats={"jitter_buffer_ms": 50.0}, codec_ms=CODEC_MS)
+    unknown_rtt.measured(80.0)
+    assert unknown_rtt.correction_ms == 0.0, "no correction of an estimate made with the default RTT"
     meter.update(music, {}, members, now_ms=STALE_MS + 2.0)
     assert not music.heard and not voice.heard, "nobody publishes: no ear, no music encoded for it"
     meter.update(music, {"b": Producer("voice", "b", counters)}, members, now_ms=STALE_MS + 3.0)
