@@ -21,6 +21,7 @@ from .cluster import ClusterBus
 from .config import Settings
 from .errors import error_middleware
 from .http.cluster_view import families_json, rooms_json
+from .http.library_bus import NEWS, LibraryNews
 from .http.metrics import metrics_registry
 from .http.origin_relay import private_site
 from .http.proxy import TrustedProxies, forwarded_middleware
@@ -161,6 +162,7 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     host, port = settings.pipe_address.rsplit(":", 1)
     bound = await endpoint.start(host.strip("[]"), int(port))
     advertised = (settings.pipe_advertise or bound[0], bound[1])
+    app[NEWS] = LibraryNews(app)  # before the private site copies the app's keys
     # a room's HTTP routes landing on another worker are relayed to its origin at this address
     private = private_site(app, host.strip("[]"), add_room_routes)
     try:
@@ -175,6 +177,7 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     hub = WorkerHub(app[REGISTRY], bus, app[WORKER], Mesh(endpoint, links, advertised), links)
     app[HUB] = hub
     app[CLUSTER] = bus
+    app[NEWS].connect(bus)
     bus.reports["metrics"] = lambda: families_json(app[METRICS])
     bus.reports["rooms"] = lambda: rooms_json(app[REGISTRY])
     for room in app[REGISTRY].rooms.values():

@@ -22,9 +22,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/rooms/{room_id}/ws", room_socket)
     r.add_get("/api/playlog", playlog.export_playlog)
     r.add_get("/api/tracks", tracks.list_tracks)
-    r.add_post("/api/tracks", tracks.upload_track)
     r.add_delete("/api/tracks/{track_id}", tracks.delete_track)
-    r.add_patch("/api/tracks/{track_id}", tracks.edit_track)
     r.add_post("/api/library/rescan", tracks.rescan_library)
     r.add_get("/api/config", rooms.config)
     r.add_get("/api/reports", operator.list_reports)
@@ -70,3 +68,5 @@ def add_room_routes(app: web.Application, wrap: Callable[[Handler], Handler] = l
     r.add_get("/r/{room_id}/listen.mp3", wrap(listen.listen_mp3))
     r.add_get("/r/{room_id}/hls/live.m3u8", wrap(listen.hls_playlist))
     r.add_get(r"/r/{room_id}/hls/{sequence:\d+}.aac", wrap(listen.hls_segment))
+    r.add_post("/api/tracks", wrap(tracks.upload_track))  # ?room_id=: the uploading host's room
+    r.add_patch("/api/tracks/{track_id}", wrap(tracks.edit_track))

@@ -10,6 +10,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import av
@@ -18,6 +19,7 @@ import pytest
 
 from benchmarks.server import LocalServer
 from sfu.ice import gather_on
+from tests.audio_helpers import write_audio
 from tests.clients import RATE, EncodedToneTrack, RoomClient, band_level
 from tests.cluster_helpers import origin_of, start_cluster
 from tests.daemons import Redis
@@ -194,3 +196,66 @@ async def fetch_status_from_each_worker(url: str, tries: int = 10) -> set[int]:
         async with aiohttp.ClientSession() as http, http.get(url) as resp:
             statuses.add(resp.status)
     return statuses
+
+
+# --- the track library across workers -----------------------------------------------------------
+
+
+def rooms_on_both_workers(cluster: LocalServer, redis_url: str) -> tuple[dict, dict]:
+    """Two rooms whose origins are different workers (each room lives where it was created)."""
+    first = create_room_sync(cluster.url, "Uploads here", "Ana")
+    for _ in range(30):
+        other = create_room_sync(cluster.url, "Plays it there", "Bea")
+        if origin_of(redis_url, other["room_id"]) != origin_of(redis_url, first["room_id"]):
+            return first, other
+    raise AssertionError("30 rooms, all on one worker")
+
+
+async def test_a_hosts_upload_reaches_every_workers_library_and_edits_and_deletes_follow(
+    cluster: LocalServer, redis_server: Redis, tmp_path: Path
+) -> None:
+    """A host's upload lands on either worker: the one that is not their room's origin relays it
+    there (it is authorized by their room); then a room on the other worker can queue it, and a
+    retitle and the operator's delete reach that room's queue."""
+    here, there = rooms_on_both_workers(cluster, redis_server.url)
+    api = f"{cluster.url}/api/rooms/{here['room_id']}"
+    song = write_audio(tmp_path / "night-drive.flac", 2.0, freq=330.0)
+    http = await session_on_the_relaying_worker(api)
+    other_host = await RoomClient(cluster.url, there["room_id"], "Bea", token=there["host_token"]).connect()
+    try:
+        url = f"{cluster.url}/api/tracks?room_id={here['room_id']}"
+        for token, status in (("not-a-token", 401), (here["host_token"], 201)):
+            form = aiohttp.FormData()
+            form.add_field("file", song.read_bytes(), filename=song.name, content_type="audio/flac")
+            async with http.post(url, data=form, headers={"Authorization": f"Bearer {token}"}) as resp:
+                assert resp.status == status and "Via" in resp.headers, (resp.status, await resp.text())
+                track = await resp.json()
+        assert track["title"] == "night-drive"
+
+        deadline, add = time.monotonic() + 10, {"type": "queue_add", "track_id": track["track_id"]}
+        while (answer := await other_host.request(add))["type"] != "ack":
+            assert time.monotonic() < deadline, f"the other worker's room never had the upload: {answer}"
+            await asyncio.sleep(0.3)
+
+        edit = f"{cluster.url}/api/tracks/{track['track_id']}?room_id={here['room_id']}"
+        headers = {"Authorization": f"Bearer {here['host_token']}"}
+        async with http.patch(edit, json={"title": "Night Drive", "artist": "Ana"}, headers=headers) as resp:
+            assert resp.status == 200 and "Via" in resp.headers, await resp.text()
+        await wait_for(lambda: "Night Drive" in queue_titles_now(other_host), 10, what="the retitle there")
+
+        operator = {"Authorization": f"Bearer {cluster.admin_token}"}
+        gone = f"{cluster.url}/api/tracks/{track['track_id']}"
+        async with aiohttp.ClientSession() as anyone, anyone.delete(gone, headers=operator) as resp:
+            assert resp.status == 204
+        await wait_for(lambda: "Night Drive" not in queue_titles_now(other_host), 10, what="the delete there")
+        answer = await other_host.request({"type": "queue_add", "track_id": track["track_id"]})
+        assert answer["type"] == "error", "a deleted track queued again"
+    finally:
+        await http.close()
+        await close_all(other_host)
+
+
+def queue_titles_now(host: RoomClient) -> list[str]:
+    """The titles in the last ``queue`` the host was sent."""
+    queues = host.messages["queue"]
+    return [entry["track"]["title"] for entry in queues[-1]["queue"]] if queues else []

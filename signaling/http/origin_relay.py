@@ -39,7 +39,10 @@ STALLED_S = 10.0
 
 
 def from_origin(handler: Handler) -> Handler:
-    """Serve ``handler`` here when this worker holds the room, else relay it to the room's origin."""
+    """Serve ``handler`` here when this worker holds the room, else relay it to the room's origin.
+    The room is the path's ``{room_id}``, else the ``room_id`` query parameter (a host's upload or
+    track edit: authorized by their room, and their room's library takes it first); without
+    either, here."""
 
     @wraps(handler)
     async def serve(request: web.Request) -> web.StreamResponse:
@@ -55,9 +58,10 @@ async def _origin_address(request: web.Request) -> str | None:
     """The private HTTP address of the room's origin when that is another worker; None to serve
     here (this worker holds the room, has just claimed it, or nobody can: the handler says so)."""
     bus = request.app.get(CLUSTER)
-    if bus is None:
+    room_id = request.match_info.get("room_id") or request.query.get("room_id")
+    if bus is None or not room_id:
         return None
-    placed = await place(request.app[REGISTRY], bus, request.match_info["room_id"])
+    placed = await place(request.app[REGISTRY], bus, room_id)
     if not isinstance(placed, str):
         return None
     try:
@@ -72,7 +76,8 @@ async def _origin_address(request: web.Request) -> str | None:
 async def relay(request: web.Request, origin: str) -> web.StreamResponse:
     """The origin's answer to the same request, streamed through (status and headers included)."""
     headers = {k: v for k in REQUEST_HEADERS if (v := request.headers.get(k)) is not None}
-    body = await request.read() if request.can_read_body else None
+    # Streamed through, not read first: an upload may be far over aiohttp's 1 MB body limit.
+    body = request.content if request.body_exists else None
     try:
         upstream = await request.app[RELAY_CLIENT].request(
             request.method, f"{origin}{request.rel_url}", headers=headers, data=body,

@@ -23,7 +23,6 @@ import re
 import secrets
 import unicodedata
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import unquote
 
 import aiohttp
@@ -38,6 +37,7 @@ from ..model.audio_check import check_audio
 from ..store import Store
 from ..tokens import bearer, same
 from ..validate import display_title, track_edits
+from .library_bus import LIBRARY_WAIT_S, retitle_queue, tell_workers
 from .requests import json_body, require_operator
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,6 @@ MAX_LIMIT = 200
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file, in a Content-Length
 CHUNK = 256 * 1024
 UPLOADER_ROLES = frozenset({"host", "moderator"})
-LIBRARY_WAIT_S = 5.0  # how long an upload waits for the library to include it before answering
 MAX_NAME_BYTES = 180  # of a stored file name's stem (file systems allow 255 bytes in all)
 
 
@@ -192,6 +191,7 @@ async def upload_track(request: web.Request) -> web.Response:
     )
     refreshed = scans.request(request.app[LIBRARY], request.app[STORE])
     await asyncio.wait([refreshed], timeout=LIBRARY_WAIT_S)  # queueable right away, unless a long scan runs
+    await tell_workers(request.app, changed=[track.track_id])
     return web.json_response(track.to_json(), status=201)
 
 
@@ -322,18 +322,10 @@ async def edit_track(request: web.Request) -> web.Response:
     refreshed = scans.request(app[LIBRARY], app[STORE])
     await asyncio.wait([refreshed], timeout=LIBRARY_WAIT_S)
     for room in app[REGISTRY].live():
-        _retitle_queue(room.music, app[LIBRARY], track)
+        retitle_queue(room.music, app[LIBRARY], track)
+    await tell_workers(app, changed=[track_id])
     log.info("track %s edited: %s", track_id, edits)
     return web.json_response(track.to_json())
-
-
-def _retitle_queue(music: Any, library: Any, track: Track) -> None:
-    """The room's queue with ``track``'s entries showing its new title (``queue`` to everyone)."""
-    entries = [(e["entry_id"], e["track"]["track_id"]) for e in music.queue()]
-    pairs = [(eid, track if tid == track.track_id else library.get(tid)) for eid, tid in entries]
-    # Untouched, or a track of it left the library meanwhile: leave the queue alone.
-    if any(tid == track.track_id for _, tid in entries) and all(t is not None for _, t in pairs):
-        music.restore_queue(pairs)
 
 
 # --- DELETE /api/tracks/{track_id} ---------------------------------------------------------
@@ -356,6 +348,7 @@ async def delete_track(request: web.Request) -> web.Response:
         scans.fresh.pop(path, None)
     for room in app[REGISTRY].live():
         room.music.remove_track(track_id)
+    await tell_workers(app, removed=[track_id])
     upload = path.resolve().is_relative_to(library_sync.uploads_dir(app[SETTINGS]).resolve())
     if upload:
         await asyncio.to_thread(_delete_file, path)

@@ -131,6 +131,8 @@ class WorkerHub:
 
     # --- the bus ----------------------------------------------------------------------------------
     def _enqueue(self, message: dict[str, Any]) -> None:
+        if "room" not in message:
+            return  # not about a room (``library``: signaling/http/library_bus.py)
         room_id = str(message.get("room"))
         queue = self._queues.get(room_id)
         if queue is None:

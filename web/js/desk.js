@@ -20,12 +20,12 @@ export class Desk {
     this.gainTimer = 0;
     this.gainSentAt = 0;
     this.library = new LibraryView({
-      add: (track) => this.queueAdd(track), token: hooks.token, limits: hooks.limits,
+      add: (track) => this.queueAdd(track), token: hooks.token, limits: hooks.limits, roomId: hooks.roomId,
       edited: (track) => this.status(track.artist ? t('desk.saved_by', { title: track.title, artist: track.artist })
         : t('desk.saved', { title: track.title })),
     });
     this.upload = new UploadView({
-      token: hooks.token,
+      token: hooks.token, roomId: hooks.roomId,
       uploaded: () => this.library.refresh(),
       queue: (track) => this.queueAdd(track),
     });

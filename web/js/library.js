@@ -9,10 +9,11 @@ const DEBOUNCE_MS = 250;
 const PAGE = 20;
 
 export class LibraryView {
-  /** add(track): Promise, queues the track; token(), limits(): for editing a track; edited(track). */
-  constructor({ add, token, limits, edited }) {
+  /** add(track): Promise, queues the track; token(), limits(), roomId: for editing a track;
+   *  edited(track). */
+  constructor({ add, token, limits, roomId, edited }) {
     this.add = add;
-    this.hooks = { token, limits, edited };
+    this.hooks = { token, limits, roomId, edited };
     this.query = '';
     this.results = [];
     this.seq = 0;
@@ -120,7 +121,7 @@ export class LibraryView {
 
   edit(row, track) {
     editTrack(row, track, {
-      token: this.hooks.token, limits: this.hooks.limits,
+      token: this.hooks.token, limits: this.hooks.limits, roomId: this.hooks.roomId,
       saved: (edited) => {
         const fresh = this.item({ ...track, ...edited });
         row.replaceWith(fresh);

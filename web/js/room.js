@@ -77,7 +77,7 @@ const reconnector = new Reconnector(connect);
 const nowPlaying = new NowPlayingView(clock, { onSeek: (ms) => desk.seek(ms) });
 const desk = new Desk({
   request: (msg) => signal.request(msg), nowPlaying, playing: () => musicPlaying(),
-  token: () => store.get(KEYS.host) || store.get(KEYS.resume), limits: () => config.limits,
+  token: () => store.get(KEYS.host) || store.get(KEYS.resume), limits: () => config.limits, roomId,
 });
 const queueView = new QueueView({
   move: (entry, index) => desk.queueMove(entry, index),

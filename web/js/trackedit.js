@@ -8,8 +8,9 @@ import { h } from './util.js';
 let formCount = 0;
 
 /**
- * Replace `row`'s content with a form for `track`. hooks: {token(), limits(), saved(track), done()}
- * (`done` puts the row back, after saving or cancelling).
+ * Replace `row`'s content with a form for `track`. hooks: {token(), limits(), roomId, saved(track),
+ * done()} (`done` puts the row back, after saving or cancelling; `roomId`: the host's room, whose
+ * worker takes the edit).
  */
 export function editTrack(row, track, hooks) {
   formCount += 1;
@@ -35,7 +36,8 @@ export function editTrack(row, track, hooks) {
     if (!title.value.trim()) { error.textContent = t('desk.edit.needs_title'); title.focus(); return; }
     save.disabled = true;
     try {
-      const edited = await api(`/api/tracks/${encodeURIComponent(track.track_id)}`, {
+      const room = hooks.roomId ? `?room_id=${encodeURIComponent(hooks.roomId)}` : '';
+      const edited = await api(`/api/tracks/${encodeURIComponent(track.track_id)}${room}`, {
         method: 'PATCH', token: hooks.token(), body: { title: title.value.trim(), artist: artist.value.trim() },
       });
       hooks.saved(edited);

@@ -4,11 +4,12 @@
 import { errorText, formatNumber, t } from './i18n.js';
 import { $, show } from './util.js';
 
-/** POST /api/tracks. Resolves with the track; rejects with {status, code, message, reason?, params?}. */
-export function uploadTrack(file, token, { onProgress, onSent } = {}) {
+/** POST /api/tracks (for the room `roomId`: with workers, its own worker takes it).
+ * Resolves with the track; rejects with {status, code, message, reason?, params?}. */
+export function uploadTrack(file, token, { roomId, onProgress, onSent } = {}) {
   const xhr = new XMLHttpRequest();
   const done = new Promise((resolve, reject) => {
-    xhr.open('POST', '/api/tracks');
+    xhr.open('POST', roomId ? `/api/tracks?room_id=${encodeURIComponent(roomId)}` : '/api/tracks');
     xhr.setRequestHeader('Accept', 'application/json');
     if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
     xhr.responseType = 'json';
@@ -47,7 +48,7 @@ function uploadError(err) {
 }
 
 export class UploadView {
-  /** hooks: {token(), uploaded(track), queue(track): Promise} */
+  /** hooks: {token(), roomId, uploaded(track), queue(track): Promise} */
   constructor(hooks) {
     this.hooks = hooks;
     this.current = null;
@@ -87,6 +88,7 @@ export class UploadView {
     this.setProgress(0);
     this.status(t('desk.upload.uploading', { name: file.name }));
     const job = uploadTrack(file, this.hooks.token(), {
+      roomId: this.hooks.roomId,
       onProgress: (loaded, total) => this.setProgress(total ? loaded / total : 0),
       onSent: () => this.status(t('desk.upload.checking', { name: file.name })),
     });
