@@ -104,8 +104,11 @@ def test_desk_upload_queue_and_progress_in_sync(  # type: ignore[no-untyped-def]
     expect(host.locator("#upload-status")).to_have_class(re.compile(r"\berror\b"))
     expect(host.locator("#upload-queue")).to_be_hidden()
 
-    # The real file: progress to 100 %, then "Added <title>", and it is in the library.
-    host.set_input_files("#upload-file", str(flac))
+    # The real file: progress to 100 %, then "Added <title>", and it is in the library. The upload
+    # names the room (with workers, the room's own worker takes it).
+    with host.expect_request(lambda r: r.method == "POST" and "/api/tracks" in r.url) as posted:
+        host.set_input_files("#upload-file", str(flac))
+    assert posted.value.url.endswith(f"/api/tracks?room_id={room_id}"), posted.value.url
     expect(host.locator("#upload-status")).to_have_text(f"Added {TITLE}", timeout=20_000)
     expect(host.locator("#upload-progress")).to_have_attribute("aria-valuenow", "100")
     expect(host.locator("#upload-percent")).to_have_text("100%")

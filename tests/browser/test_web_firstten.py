@@ -77,7 +77,9 @@ def test_an_untagged_upload_keeps_its_file_name_and_the_host_retitles_it(  # typ
     row.get_by_role("button", name="Edit my-jingle").click()
     host.get_by_label("Title").fill("Morning Jingle")
     host.get_by_label("Artist").fill("The Desk")
-    host.get_by_role("button", name="Save").click()
+    with host.expect_request(lambda r: r.method == "PATCH") as patched:
+        host.get_by_role("button", name="Save").click()
+    assert patched.value.url.endswith(f"?room_id={room['room_id']}"), "the edit names the host's room"
     expect(host.locator("#desk-status")).to_have_text("Saved: Morning Jingle by The Desk.")
     edited = host.locator("#library-results li").filter(has_text="Morning Jingle")
     expect(edited).to_contain_text("The Desk")
