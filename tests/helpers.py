@@ -113,13 +113,16 @@ def create_room_sync(base_url: str, title: str = "Test show", host_name: str = "
 
 
 async def upload(
-    http: aiohttp.ClientSession, base_url: str, data: object, filename: str, token: str | None
+    http: aiohttp.ClientSession, base_url: str, data: object, filename: str, token: str | None,
+    room_id: str | None = None,
 ) -> tuple[int, dict]:
-    """POST /api/tracks with ``data`` (bytes, a file, an async generator) as ``filename``."""
+    """POST /api/tracks with ``data`` (bytes, a file, an async generator) as ``filename`` (for
+    ``room_id``, as the page names the host's room)."""
     form = aiohttp.FormData()
     form.add_field("file", data, filename=filename, content_type="application/octet-stream")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http.post(f"{base_url}/api/tracks", data=form, headers=headers) as resp:
+    params = {"room_id": room_id} if room_id is not None else None
+    async with http.post(f"{base_url}/api/tracks", data=form, headers=headers, params=params) as resp:
         return resp.status, await resp.json()
 
 

@@ -263,6 +263,15 @@ async def test_who_may_upload(desk: TestServer, http: aiohttp.ClientSession, aud
             got, body = await upload(http, url_of(desk), audio["wav"], "x.wav", token)
             assert got == status, (token, body)
             assert body["error"]["code"] == {401: "unauthorized", 403: "forbidden"}[status]
+        # Naming a room (as the page does, for workers) gives no rights, whatever it names.
+        for token, room_id, status in (
+            (None, room["room_id"], 401),
+            (listener.welcome["resume_token"], room["room_id"], 403),
+            ("not-a-token", "no-such-room", 401),
+            (None, "../" * 300 + "\x00'; --", 401),
+        ):
+            got, body = await upload(http, url_of(desk), audio["wav"], "x.wav", token, room_id)
+            assert got == status, (token, room_id, body)
         async with http.post(
             f"{url_of(desk)}/api/tracks", data=b"x", headers={"Authorization": f"Basic {room['host_token']}"}
         ) as resp:
