@@ -269,10 +269,11 @@ class LoopMeter:
     def _measure_all(self, music: Heard, voices: dict[str, Heard]) -> dict[str, tuple[bool, float | None]]:
         """Each voice: (audible, its loop or None); the music is decoded only for audible ones."""
         heard = {owner: timeline(voice) if len(voice) >= 50 else NOTHING for owner, voice in voices.items()}
-        if not any(audible(voice) for voice in heard.values()):
+        sound = {owner: audible(voice) for owner, voice in heard.items()}
+        if not any(sound.values()):
             return {owner: (False, None) for owner in heard}
         sent = timeline(music) if len(music) >= 100 else NOTHING
-        return {owner: (audible(voice), measure_loop(sent, voice, self.cap_ms))
+        return {owner: (sound[owner], measure_loop(sent, voice, self.cap_ms) if sound[owner] else None)
                 for owner, voice in heard.items()}
 
     def _apply(self, done: asyncio.Future, members: Mapping[str, MemberLatency], now_ms: float) -> None:
