@@ -119,7 +119,6 @@ RETRY_MS = 10_000.0  # after 3 rounds in a row without the music in a voice (hea
 VOICE_S, MUSIC_S = 3.0, 4.5  # what is correlated: the voice's last seconds, the music's
 RATE = 16_000  # correlation rate: 48 kHz decoded, averaged in threes
 CONFIDENT = 3.0  # the echo's peak over the next best (GCC-PHAT): a clear echo, not a guess
-AGREE_MS = 20.0  # the halves of the voice window no further apart (a loop that moves is followed)
 STALE_MS = 10_000.0  # a measure not renewed for this long is forgotten (back to the estimate)
 
 Heard = list[tuple[int, float, bytes]]  # (RTP timestamp, time it reached or left the server, payload)
@@ -199,20 +198,23 @@ def audible(voice: Timeline) -> bool:
 
 def measure_loop(music: Timeline, voice: Timeline, cap_ms: float) -> float | None:
     """How long after the music (``timeline`` of what left the server) the member's voice carrying
-    it came back (ms), from the later half of the voice (its ``timeline``); None unless both
-    halves clearly carry the music (not with headphones, nor in silence) and agree within
-    ``AGREE_MS``."""
+    it came back (ms): from the later half of the voice (its ``timeline``), else from the earlier
+    one; None unless one of them clearly carries the music (not with headphones, nor in silence).
+
+    The later half wins even when the halves disagree: a loop that moved (a client's jitter buffer
+    shrinking at once by 20 ms) is followed at the next round, not after the old figure has gone
+    stale. What keeps a guess out is each half's own peak (``CONFIDENT`` over any other lag)."""
     m_pcm, m_times = music
     v_pcm, v_times = voice
     half = len(v_pcm) // 2
     if not len(m_pcm) or not audible(voice):
         return None
     m0 = float(np.nanmedian(m_times - np.arange(len(m_times)) / RATE))
-    loops = [_half_loop(m_pcm, m_times, m0, v_pcm[at : at + half], v_times[at : at + half], cap_ms)
-             for at in (0, half)]
-    if loops[0] is None or loops[1] is None or abs(loops[0] - loops[1]) > AGREE_MS:
-        return None
-    return loops[1]
+    for at in (half, 0):
+        loop = _half_loop(m_pcm, m_times, m0, v_pcm[at : at + half], v_times[at : at + half], cap_ms)
+        if loop is not None:
+            return loop
+    return None
 
 
 def _half_loop(m_pcm: np.ndarray, m_times: np.ndarray, m0: float, v_pcm: np.ndarray,

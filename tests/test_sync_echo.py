@@ -171,6 +171,22 @@ def test_the_meter_finds_the_music_in_a_voice_that_talks_over_it() -> None:
     assert loop is not None and abs(loop - 123.4) < 1.0, loop
 
 
+def echoed(music: np.ndarray, delay_ms: float) -> np.ndarray:
+    shift = int(RATE * delay_ms / 1000)
+    return np.concatenate([np.zeros((shift, 2), np.float32), music[: len(music) - shift]])
+
+
+def test_the_meter_follows_a_loop_that_moves_within_its_window() -> None:
+    """A client's jitter buffer shrinking at once: the loop is 85 ms, then 63 ms from 1.9 s before
+    the round (in the first half of the 3 s it correlates). The round says 63, not nothing (which
+    would keep the stale 85 ms for another round or more), nor 85."""
+    music = click_signal(5.0, seed=11)
+    step = len(music) - int(1.9 * RATE)
+    voice = np.concatenate([echoed(music, 85.0)[:step], echoed(music, 63.0)[step:]]) * 0.5
+    loop = meter_case(voice, 0.0)
+    assert loop is not None and abs(loop - 63.0) < 1.0, loop
+
+
 def test_the_meter_measures_nothing_without_the_music_in_the_voice() -> None:
     assert meter_case(noise(5.0, 0.3, seed=6), 0.0) is None, "headphones: only the voice"
     assert meter_case(np.zeros((RATE * 5, 2), np.float32), 0.0) is None, "silence"

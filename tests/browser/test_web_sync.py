@@ -37,7 +37,7 @@ def sync_of(delay: float = 100, loop: float = 40, rtt: float | None = 10, loss: 
                           "loss_pct_p50": loss, "loss_pct_p95": loss}}
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(90)
 def test_the_host_sees_sync_health_and_listeners_do_not(new_page, live_server: LocalServer) -> None:  # type: ignore[no-untyped-def]
     room = create_room_sync(live_server.url, "In sync", "Clocky")
     host, fan = new_page(), new_page()
@@ -51,12 +51,15 @@ def test_the_host_sees_sync_health_and_listeners_do_not(new_page, live_server: L
 
     card = host.locator("#sync-card")
     expect(card).to_be_visible()
-    # Wait for a report that counts the fan and has their receiver reports in it.
+    # Wait for a report that counts the fan and has their receiver reports in it, with an RTT a
+    # listener on loopback has: the server smooths RR after RR, and the first one can come while
+    # the machine is busy setting up the call (64.8 ms seen once on a loaded 2-core machine), the
+    # next ones seconds apart.
     host.wait_for_function("""() => {
         const s = window.onair.sync;
         const l = s && s.listeners;
-        return l && l.count === 1 && l.rtt_ms_p95 !== null && l.loss_pct_p95 !== null;
-    }""", timeout=20_000)
+        return l && l.count === 1 && l.rtt_ms_p95 !== null && l.rtt_ms_p95 < 20 && l.loss_pct_p95 !== null;
+    }""", timeout=45_000)
     sync = host.evaluate("window.onair.sync")
     listeners = sync["listeners"]
     assert 0 <= listeners["rtt_ms_p95"] < 20, listeners
