@@ -168,9 +168,12 @@ def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_se
 
         no_gesture("document.getElementById('join-name').value = 'Quiet';"
                    "document.getElementById('join-form').requestSubmit()")
-        # Poll without a gesture: Playwright's own locator queries grant user activation.
+        # Poll without a gesture: Playwright's own locator queries grant user activation. Wait for
+        # the listening connection too: until the page has answered the offer it may call play()
+        # again, and after the tap's locator query (a gesture) that play() would be allowed.
         blocked = ("!document.getElementById('tap-to-listen').hidden && "
-                   "document.querySelector('#audio-sink audio[data-kind=music]')?.paused === true")
+                   "document.querySelector('#audio-sink audio[data-kind=music]')?.paused === true && "
+                   "window.onair.state.subState === 'connected'")
         deadline = time.monotonic() + 15
         while no_gesture(blocked) is not True:
             assert time.monotonic() < deadline, "no 'Tap to listen' while playback is blocked"
@@ -179,5 +182,8 @@ def test_blocked_autoplay_shows_tap_to_listen(playwright_sync, tone_wav, live_se
         tap.click()
         expect(tap).to_be_hidden()
         page.wait_for_function("window.onair.audioElements.every((a) => !a.paused)")
+    except Exception:
+        print(diagnostics(page))
+        raise
     finally:
         b.close()
