@@ -23,6 +23,7 @@ from sfu.ice import gather_on
 from tests.clients import EncodedToneTrack, RoomClient
 from tests.cluster_helpers import SECRET, on_worker, origin_of, rejoin, share, start_cluster, worker_pids
 from tests.daemons import Redis
+from tests.echo_client import PacketLog
 from tests.helpers import close_all, create_room_sync, wait_for
 
 
@@ -156,3 +157,39 @@ async def test_two_nodes_on_two_addresses_serve_one_show(tmp_path: Path, redis_s
             sent = track.sent[-100:-10]
             assert share(sent, listener, listener.mid_of("voice", host.participant_id)) >= 0.95
             await close_all(host, listener)
+
+
+async def test_a_page_that_rejoins_through_the_same_edge_before_its_old_socket_closed(
+    tmp_path: Path, redis_server: Redis
+) -> None:
+    """A page reloads (or changes network) while the server still holds its old socket, and both
+    land on the same non-origin worker: the old socket is closed as replaced, the new one is
+    welcomed and hears the music, and keeps hearing it after the origin's word about the old
+    socket's media arrives. (Seen in CI: the old socket's connections were still there, so the
+    new one's could not be made, and it was closed without a welcome.)"""
+
+    def node(host: str, worker: str) -> LocalServer:
+        return LocalServer(tmp_path / "data", host=host, extra_args=[
+            "--workers", "1", "--worker-id", worker, "--redis", redis_server.url,
+            f"--cluster-secret={SECRET}", "--pipe-address", f"{host}:0"])
+
+    with node("127.0.0.1", "r1") as origin, node("127.0.0.2", "e1") as edge:
+        room = create_room_sync(origin.url, "Reloaded")
+        gather_on(["127.0.0.2"])
+        old = await RoomClient(edge.url, room["room_id"], "Twice").connect()
+        assert old.welcome is not None and old.welcome["worker"] == "e1"
+        await wait_for(lambda: old.sub is not None and old.sub.connectionState == "connected")
+        token = old.welcome["resume_token"]
+        new = await RoomClient(edge.url, room["room_id"], "Twice", token=token).connect()
+        assert new.welcome is not None and new.welcome["worker"] == "e1"
+        assert new.participant_id == old.participant_id
+        await wait_for(lambda: old.close_code is not None)
+        assert old.close_code == 4009, "the old socket is closed as replaced"
+        await wait_for(lambda: new.sub is not None and new.sub.connectionState == "connected")
+        await asyncio.sleep(1.0)  # the origin's messages about the old socket have arrived
+        assert new.sub is not None and new.sub.connectionState == "connected"
+        music = next(t for t in new.sub.getTransceivers() if t.mid == new.mid_of("music"))
+        log = PacketLog(music.receiver)
+        await asyncio.sleep(1.0)
+        assert len(log.packets) > 30, f"{len(log.packets)} music packets in 1 s"
+        await close_all(old, new)

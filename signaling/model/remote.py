@@ -124,4 +124,5 @@ class RemoteOutbox:
 
     def media(self, op: str, **fields: object) -> None:
         """Ask the participant's worker to act on their peer connections (``live``, ``pause``, ...)."""
-        self.link.send({"t": "media", "room": self.room_id, "pid": self.participant_id, "op": op, **fields})
+        self.link.send({"t": "media", "room": self.room_id, "pid": self.participant_id, "conn": self.conn,
+                        "op": op, **fields})

@@ -104,8 +104,11 @@ class EdgeRoom:
             pending[1].set_exception(refusal)
 
     async def attach_media(self, pid: str) -> None:
-        """The participant's ``sub`` connection, here; offers go straight to their socket."""
+        """The participant's ``sub`` connection, here; offers go straight to their socket. A socket
+        of theirs here that this one replaced (a page that rejoined before its old socket was seen
+        to close) leaves its connections first: its own leave no longer speaks for them."""
         session = self.sessions[pid]
+        await self.router.remove_peer(pid)
         self.router.set_live(pid, self.people[pid].get("role") in STAGE_ROLES)
         sub = self.router.add_subscriber(pid)
         sub.on("offer", lambda sdp, tracks: session.send(
@@ -227,6 +230,8 @@ class EdgeRoom:
                 self.people[person["participant_id"]].update(person)
 
     async def _media(self, pid: str, message: dict[str, Any]) -> None:
+        if message.get("conn", self.conns.get(pid)) != self.conns.get(pid):
+            return  # about a socket of theirs that a newer one replaced (``attach_media`` saw to it)
         op = message.get("op")
         if op == "live":
             self.router.set_live(pid, bool(message.get("on")))
