@@ -49,6 +49,7 @@ from .model.remote import Links
 from .model.stations import Stations, demo_in_library, library_settings
 from .model.turn import server_side_turn
 from .model.wordfilter import WordFilter
+from .protocol.flood import SOCKETS_TALLY, sockets_by_address
 from .protocol.workers import HUB, WorkerHub
 from .routes import add_room_routes, add_routes
 from .store import Store
@@ -180,6 +181,7 @@ async def _cluster(app: web.Application) -> AsyncIterator[None]:
     app[NEWS].connect(bus)
     bus.reports["metrics"] = lambda: families_json(app[METRICS])
     bus.reports["rooms"] = lambda: rooms_json(app[REGISTRY])
+    bus.tallies[SOCKETS_TALLY] = lambda: sockets_by_address(app[REGISTRY].rooms.values())
     for room in app[REGISTRY].rooms.values():
         await bus.claim_origin(room.room_id)
     hub.start()

@@ -146,6 +146,36 @@ async def test_each_bus_sees_both_heartbeats(pair: tuple[ClusterBus, ClusterBus]
         await asyncio.sleep(0.1)
 
 
+async def tallied(bus: ClusterBus, address: str, count: int) -> None:
+    """Until ``bus`` sums ``count`` sockets of ``address`` on the others (their next beats)."""
+    started = time.monotonic()
+    while (seen := await bus.tally_elsewhere("sockets", address)) != count:
+        assert time.monotonic() - started < 2.5, f"{bus.worker_id} sees {seen}, not {count}"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_tally_is_summed_over_the_other_workers_and_goes_with_them(
+    pair: tuple[ClusterBus, ClusterBus], redis_server: RedisServer
+) -> None:
+    """Open sockets by address: each worker publishes its own with its heartbeat; a worker adds up
+    the others' for one address (its own it counts itself), and a closed worker's count goes."""
+    w1, w2 = pair
+    w3 = await connect(redis_server.url, "w3", 40003)
+    counts = {"w1": {"198.51.100.7": 5}, "w2": {"198.51.100.7": 2, "203.0.113.9": 1},
+              "w3": {"198.51.100.7": 3}}
+    for bus in (w1, w2, w3):
+        bus.tallies["sockets"] = lambda w=bus.worker_id: dict(counts[w])
+    await tallied(w1, "198.51.100.7", 5)
+    await tallied(w2, "198.51.100.7", 8)
+    await tallied(w1, "203.0.113.9", 1)
+    assert await w1.tally_elsewhere("sockets", "192.0.2.1") == 0, "an address nobody counts"
+    counts["w2"] = {"198.51.100.7": 0}  # all of them closed: the address leaves the tally
+    await tallied(w1, "198.51.100.7", 3)
+    await tallied(w1, "203.0.113.9", 0)
+    await w3.close()
+    assert await w1.tally_elsewhere("sockets", "198.51.100.7") == 0, "a closed worker's count goes at once"
+
+
 async def test_a_killed_worker_disappears_after_the_ttl(pair: tuple[ClusterBus, ClusterBus],
                                                         spawn: Callable[..., Child], raw: Redis) -> None:
     w1, _ = pair

@@ -4,6 +4,7 @@ workers, and SIGTERM drains a worker (its pages rejoin elsewhere at once, the ro
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -12,7 +13,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
+import redis
 
 from benchmarks.server import LocalServer
 from sfu.ice import gather_on
@@ -22,12 +25,14 @@ from tests.daemons import Redis
 from tests.helpers import call, close_all, wait_for
 
 CREATE_RATE = 12  # rooms a minute from one address, across the cluster
+SOCKET_CAP = 20  # room sockets one address may hold, across the cluster (the default)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, redis_server: Redis) -> Iterator[LocalServer]:
     server = start_cluster(tmp_path_factory.mktemp("onair-ops"), redis_server.url, node="o",
-                           extra_args=["--room-create-rate", str(CREATE_RATE)])
+                           extra_args=["--room-create-rate", str(CREATE_RATE),
+                                       "--max-sockets-per-address", str(SOCKET_CAP)])
     yield server
     server.stop()
 
@@ -89,6 +94,55 @@ async def test_room_creation_is_limited_across_workers(cluster: LocalServer) -> 
         answers.append(status)
     assert answers.count(201) == CREATE_RATE, answers
     assert set(answers) == {201, 429}, answers
+
+
+def tallied(redis_url: str, worker: str, address: str) -> int:
+    """The sockets ``worker`` last told Redis ``address`` holds in the rooms it is the origin of."""
+    value = redis.Redis.from_url(redis_url).hget(f"onair:worker:{worker}:tally:sockets", address)
+    return int(value or 0)
+
+
+async def test_one_address_meets_the_socket_cap_across_rooms_on_both_workers(
+    cluster: LocalServer, redis_server: Redis
+) -> None:
+    """Ten sockets in a room held by o1 and ten in one held by o2 fill the cap of 20: the next one
+    is refused 4429 whichever room it joins, and a socket closed frees a place. (Counted per origin
+    alone, each room would have taken ten more.)"""
+    rooms: dict[str, str] = {}  # origin -> room id
+    while len(rooms) < 2:
+        status, room = await create_from(cluster.url, "127.0.0.8", "Capped")
+        assert status == 201, f"every room so far landed on one worker: {rooms}"
+        rooms.setdefault(origin_of(redis_server.url, room["room_id"]), room["room_id"])
+    names = itertools.count()
+    async with session_from("127.0.0.9") as http:
+
+        async def join(room_id: str) -> tuple[aiohttp.ClientWebSocketResponse, dict]:
+            """A socket and its answer (``welcome`` or ``error``; a worker that is not the room's
+            origin may send the listening offer first)."""
+            ws = await http.ws_connect(f"{cluster.url}/api/rooms/{room_id}/ws",
+                                       params={"name": f"Cap{next(names)}"})
+            while (first := await ws.receive_json(timeout=10))["type"] not in ("welcome", "error"):
+                pass
+            return ws, first
+
+        held = []
+        for origin in ("o1", "o2"):
+            for _ in range(SOCKET_CAP // 2):
+                ws, first = await join(rooms[origin])
+                assert first["type"] == "welcome", (origin, len(held), first)
+                held.append(ws)
+            await wait_for(lambda o=origin: tallied(redis_server.url, o, "127.0.0.9") == SOCKET_CAP // 2)
+        for origin in ("o1", "o2"):
+            over, first = await join(rooms[origin])
+            assert first.get("code") == "rate_limited", (origin, first)
+            await over.receive()
+            assert over.close_code == 4429
+        await held[0].close()  # in o1's room
+        await wait_for(lambda: tallied(redis_server.url, "o1", "127.0.0.9") == SOCKET_CAP // 2 - 1)
+        again, first = await join(rooms["o2"])
+        assert first["type"] == "welcome", first
+        for ws in [again, *held[1:]]:
+            await ws.close()
 
 
 async def test_sigterm_drains_a_worker_and_its_pages_rejoin_on_another(

@@ -123,7 +123,8 @@ class ClusterBus(DirectoryMixin, SharedMixin, AsyncIOEventEmitter):
                        loop.create_task(self._listen_loop(pubsub), name=f"bus-listen-{self.worker_id}")]
 
     async def close(self) -> None:
-        """Stop beating and listening, and remove the heartbeat so others see this worker gone now.
+        """Stop beating and listening, and remove the heartbeat (and tallies) so others see this
+        worker gone now.
 
         Rooms still held become orphans for the survivors; a draining worker
         releases or hands over its rooms before. Bounded in time even if
@@ -138,7 +139,8 @@ class ClusterBus(DirectoryMixin, SharedMixin, AsyncIOEventEmitter):
             await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT_S)
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self._redis.delete(self.names.worker(self.worker_id))
+                await self._redis.delete(self.names.worker(self.worker_id),
+                                         *(self.names.tally(self.worker_id, name) for name in self.tallies))
         for client in (self._redis, self._sub_redis):
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
@@ -197,6 +199,7 @@ class ClusterBus(DirectoryMixin, SharedMixin, AsyncIOEventEmitter):
                 pipe.expire(self.names.listeners(room_id), self._room_ttl_s)
             for report_key, value in self._report_values().items():
                 pipe.set(report_key, value, px=int(self.ttl_s * 1000))
+            self._write_tallies(pipe, int(self.ttl_s * 1000))
             if rooms:
                 await self._assert_script(
                     keys=[*(self.names.origin(r) for r in rooms), self.names.worker_rooms(self.worker_id)],

@@ -64,6 +64,11 @@ class Names:
         """HASH: instance id -> that process's listener count in the room."""
         return f"{self.prefix}:room:{room_id}:listeners"
 
+    def tally(self, worker_id: str, name: str) -> str:
+        """HASH: a worker's latest tally ``name`` (``sockets``: address -> open room sockets in the
+        rooms it is the origin of), expiring with its heartbeat."""
+        return f"{self.prefix}:worker:{worker_id}:tally:{name}"
+
     def report(self, worker_id: str, name: str) -> str:
         """STRING: a worker's latest report ``name`` (``metrics``, ``rooms``), expiring with its heartbeat."""
         return f"{self.prefix}:worker:{worker_id}:report:{name}"

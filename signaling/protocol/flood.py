@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from enum import Enum
 
 from ..model.room import Room
@@ -45,16 +46,27 @@ class MessageBudget:
         return Verdict.CLOSE if self._tokens < -self.burst else Verdict.REFUSE
 
 
+SOCKETS_TALLY = "sockets"  # with workers: each worker's ``sockets_by_address``, in Redis
+
+
 def sockets_from(rooms: Iterable[Room], address: str) -> int:
     """Room sockets open from ``address`` in all rooms.
 
     Counted from the rooms' sessions rather than kept in a counter of its own,
     so it can never drift from what is really open.
     """
-    count = 0
+    return sum(1 for at in _socket_addresses(rooms) if at == address)
+
+
+def sockets_by_address(rooms: Iterable[Room]) -> dict[str, int]:
+    """Room sockets open in ``rooms``, by client address. With workers: the sockets in the rooms
+    this worker is the origin of, wherever each socket sits (its ``sockets`` tally)."""
+    return dict(Counter(_socket_addresses(rooms)))
+
+
+def _socket_addresses(rooms: Iterable[Room]) -> Iterator[str]:
     for room in rooms:
         for participant_id in room.sessions:
             participant = room.participants.get(participant_id)
-            if participant is not None and participant.address == address:
-                count += 1
-    return count
+            if participant is not None:
+                yield participant.address

@@ -7,6 +7,7 @@ import time
 
 from aiohttp import web
 
+from ..cluster import BusUnavailable, ClusterBus
 from ..errors import CLOSE_REPLACED, ApiError
 from ..model import greenroom
 from ..model.names import check_new_name
@@ -17,7 +18,7 @@ from ..model.remote import RemoteOutbox
 from ..model.room import Outbox, Room, tracks_for
 from ..tokens import new_id, new_token, same
 from ..validate import LIMITS, is_clean_text
-from .flood import sockets_from
+from .flood import SOCKETS_TALLY, sockets_from
 from .session import Session
 
 
@@ -50,17 +51,30 @@ def _join_identity(
     return Participant(new_id("p"), name, "listener", new_token(), address), False
 
 
-def admit(request: web.Request, registry: RoomRegistry) -> tuple[Room, Participant]:
+def admit(request: web.Request, registry: RoomRegistry, elsewhere: int = 0) -> tuple[Room, Participant]:
     """A join to a room held here: the room and who joins, or ``ApiError``."""
     room = registry.get(request.match_info["room_id"])
     if room is None or room.ended:
         raise ApiError("not_found", "no live room with this id")
     name, token = request.query.get("name", ""), request.query.get("token")
-    return room, admit_to(registry, room, name, token, request.remote or "")
+    return room, admit_to(registry, room, name, token, request.remote or "", elsewhere)
 
 
-def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, address: str) -> Participant:
-    """Who joins ``room`` with ``name`` and ``token`` from ``address`` (here or through another worker)."""
+async def sockets_elsewhere(registry: RoomRegistry, bus: ClusterBus | None, address: str) -> int:
+    """Room sockets ``address`` holds in rooms other workers are the origin of, as of their last
+    heartbeat: 0 without workers or without a cap, and while Redis cannot be reached (the cap
+    then counts this worker's rooms alone)."""
+    if bus is None or registry.settings.max_sockets_per_address <= 0:
+        return 0
+    with contextlib.suppress(BusUnavailable):
+        return await bus.tally_elsewhere(SOCKETS_TALLY, address)
+    return 0
+
+
+def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, address: str,
+             elsewhere: int = 0) -> Participant:
+    """Who joins ``room`` with ``name`` and ``token`` from ``address`` (here or through another
+    worker), ``elsewhere`` the sockets that address holds in other workers' rooms."""
     name = name.strip()
     if not 1 <= len(name) <= LIMITS["name"] or not is_clean_text(name):
         raise ApiError("bad_request", f"Your name must be 1 to {LIMITS['name']} characters of plain text.",
@@ -70,7 +84,7 @@ def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, a
     me, present = _join_identity(room, registry, name, token, address)
     if not token:  # a newcomer: a name of their own, not the host's, not a staff title
         check_new_name(name, host_name=room.host_name, people=room.participants.values(), live=room.sessions)
-    _check_socket_cap(registry, room, me, address)
+    _check_socket_cap(registry, room, me, address, elsewhere)
     # An address ban keeps newcomers from that address out; someone who comes back
     # with their own valid token is judged by who they are.
     checked_ip = None if token else address
@@ -82,11 +96,12 @@ def admit_to(registry: RoomRegistry, room: Room, name: str, token: str | None, a
     return me
 
 
-def _check_socket_cap(registry: RoomRegistry, room: Room, me: Participant, address: str) -> None:
+def _check_socket_cap(registry: RoomRegistry, room: Room, me: Participant, address: str,
+                      elsewhere: int) -> None:
     cap = registry.settings.max_sockets_per_address
     if cap <= 0:
         return
-    open_now = sockets_from(registry.rooms.values(), address)
+    open_now = sockets_from(registry.rooms.values(), address) + elsewhere
     if me.participant_id in room.sessions and me.address == address:
         open_now -= 1  # this join replaces that socket
     if open_now >= cap:

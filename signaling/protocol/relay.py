@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..cluster import ClusterBus
 from ..errors import ApiError
 from ..model.participant import Participant
 from ..model.registry import RoomRegistry
 from ..model.remote import Links, RemoteOutbox
 from ..model.room import Room
-from .join import admit_to, enter, leave
+from .join import admit_to, enter, leave, sockets_elsewhere
 from .messages import run_message
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 class Relay:
     """Handles what edge workers send the origin about the participants they hold."""
 
-    def __init__(self, registry: RoomRegistry, links: Links) -> None:
+    def __init__(self, registry: RoomRegistry, links: Links, bus: ClusterBus) -> None:
         self.registry = registry
         self.links = links
+        self.bus = bus
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("t")
@@ -61,8 +63,10 @@ class Relay:
         try:
             if room is None:
                 raise ApiError("not_found", "no live room with this id")
-            me = admit_to(self.registry, room, str(message.get("name", "")),
-                          message.get("token") or None, str(message.get("address", "")))
+            address = str(message.get("address", ""))
+            elsewhere = await sockets_elsewhere(self.registry, self.bus, address)
+            me = admit_to(self.registry, room, str(message.get("name", "")), message.get("token") or None,
+                          address, elsewhere)
         except ApiError as exc:
             link.send({"t": "refused", "room": message.get("room"), "conn": conn, "code": exc.code,
                        "message": exc.message, "reason": exc.reason, "params": exc.params})

@@ -16,7 +16,7 @@ from ..keys import REGISTRY, SETTINGS
 from ..model.ratelimit import allowed
 from .edge import EdgeRoom
 from .flood import MessageBudget, Verdict
-from .join import admit, enter, leave, origin_allowed
+from .join import admit, enter, leave, origin_allowed, sockets_elsewhere
 from .messages import parse_frame, run_message
 from .session import Session
 from .workers import HUB, WorkerHub
@@ -43,14 +43,15 @@ async def room_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     budget = MessageBudget(settings.message_rate, settings.message_burst)
     hub = request.app.get(HUB)
+    bus = hub.bus if hub is not None else None
     try:
-        if hub is not None and not await allowed(registry.join_limit, hub.bus, "join", request.remote or ""):
+        if bus is not None and not await allowed(registry.join_limit, bus, "join", request.remote or ""):
             raise ApiError("rate_limited", "too many joins from this address; try again shortly")
         place = await hub.locate(request.match_info["room_id"]) if hub is not None else None
         if isinstance(place, EdgeRoom):
             assert hub is not None
             return await _edge_socket(request, ws, hub, place, budget)
-        room, me = admit(request, registry)
+        room, me = admit(request, registry, await sockets_elsewhere(registry, bus, request.remote or ""))
     except ApiError as exc:
         await ws.send_json(exc.frame())
         await ws.close(code=JOIN_CLOSE.get(exc.code, 4400))

@@ -49,7 +49,7 @@ class WorkerHub:
         self.media = media
         self.mesh = mesh
         self.links = links
-        self.relay = Relay(registry, links)
+        self.relay = Relay(registry, links, bus)
         self.edges: dict[str, EdgeRoom] = {}
         self.addresses: dict[str, tuple[str, int]] = {}
         self._instances: dict[str, str] = {}  # a worker restarted under its id is another instance
