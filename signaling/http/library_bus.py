@@ -29,13 +29,31 @@ LIBRARY_WAIT_S = 5.0  # how long a change waits for the library to include it
 MAX_IDS = 100  # per message: a change is one track; more is not a message this code sends
 
 
-def retitle_queue(music: Any, library: Any, track: Track) -> None:
+def _retitle_queue(music: Any, library: Any, track: Track) -> None:
     """The room's queue with ``track``'s entries showing its new title (``queue`` to everyone)."""
     entries = [(e["entry_id"], e["track"]["track_id"]) for e in music.queue()]
     pairs = [(eid, track if tid == track.track_id else library.get(tid)) for eid, tid in entries]
     # Untouched, or a track of it left the library meanwhile: leave the queue alone.
     if any(tid == track.track_id for _, tid in entries) and all(t is not None for _, t in pairs):
         music.restore_queue(pairs)
+
+
+async def settle(app: web.Application, tracks: Iterable[Track] = ()) -> None:
+    """After a change to the library: a rescan that takes it in (waited for up to
+    ``LIBRARY_WAIT_S``, unless a long scan runs), then every live room's queue shows ``tracks``
+    (changed) as they are now."""
+    await asyncio.wait([app[SCANS].request(app[LIBRARY], app[STORE])], timeout=LIBRARY_WAIT_S)
+    for room in app[REGISTRY].live():
+        for track in tracks:
+            _retitle_queue(room.music, app[LIBRARY], track)
+
+
+def drop_from_rooms(app: web.Application, track_ids: Iterable[str]) -> None:
+    """Tracks gone from the library: out of every live room's queue and rotation (a room playing
+    one goes on to its next track at once)."""
+    for room in app[REGISTRY].live():
+        for track_id in track_ids:
+            room.music.remove_track(track_id)
 
 
 class LibraryNews:
@@ -101,13 +119,8 @@ async def take_changes(app: web.Application, message: dict[str, Any]) -> None:
         tracks = [Track.from_record(row) for row in rows]
         for track in tracks:
             scans.note_upload(library, track)
-    for room in app[REGISTRY].live():
-        for track_id in removed:
-            room.music.remove_track(track_id)
+    drop_from_rooms(app, removed)
     if not tracks:
         return
-    await asyncio.wait([scans.request(library, store)], timeout=LIBRARY_WAIT_S)
-    for room in app[REGISTRY].live():
-        for track in tracks:
-            retitle_queue(room.music, library, track)
+    await settle(app, tracks)
     log.info("library: took %d changed and %d removed tracks from another worker", len(tracks), len(removed))

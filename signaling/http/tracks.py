@@ -37,7 +37,7 @@ from ..model.audio_check import check_audio
 from ..store import Store
 from ..tokens import bearer, same
 from ..validate import display_title, track_edits
-from .library_bus import LIBRARY_WAIT_S, retitle_queue, tell_workers
+from .library_bus import drop_from_rooms, settle, tell_workers
 from .requests import json_body, require_operator
 
 log = logging.getLogger(__name__)
@@ -189,8 +189,7 @@ async def upload_track(request: web.Request) -> web.Response:
     log.info(
         "upload: %s (%s, %d bytes) added as %s", track.path.name, track.title, track.size, track.track_id
     )
-    refreshed = scans.request(request.app[LIBRARY], request.app[STORE])
-    await asyncio.wait([refreshed], timeout=LIBRARY_WAIT_S)  # queueable right away, unless a long scan runs
+    await settle(request.app)  # queueable right away, unless a long scan runs
     await tell_workers(request.app, changed=[track.track_id])
     return web.json_response(track.to_json(), status=201)
 
@@ -319,10 +318,7 @@ async def edit_track(request: web.Request) -> web.Response:
             raise ApiError("not_found", "There is no such track: it may have been deleted.")
         track = Track.from_record(row)
         scans.note_upload(app[LIBRARY], track)  # the next scans reuse it, edited
-    refreshed = scans.request(app[LIBRARY], app[STORE])
-    await asyncio.wait([refreshed], timeout=LIBRARY_WAIT_S)
-    for room in app[REGISTRY].live():
-        retitle_queue(room.music, app[LIBRARY], track)
+    await settle(app, [track])
     await tell_workers(app, changed=[track_id])
     log.info("track %s edited: %s", track_id, edits)
     return web.json_response(track.to_json())
@@ -346,8 +342,7 @@ async def delete_track(request: web.Request) -> web.Response:
             row = track.to_record()
         path = Path(row["path"])
         scans.fresh.pop(path, None)
-    for room in app[REGISTRY].live():
-        room.music.remove_track(track_id)
+    drop_from_rooms(app, [track_id])
     await tell_workers(app, removed=[track_id])
     upload = path.resolve().is_relative_to(library_sync.uploads_dir(app[SETTINGS]).resolve())
     if upload:
